@@ -1,0 +1,15 @@
+"""Test settings: the base settings plus what only tests need.
+
+DATABASE_URL decides the database (PostgreSQL in CI); the Makefile picks a throwaway PostgreSQL when one is
+reachable and falls back to SQLite otherwise.
+"""
+
+from .base import *  # noqa: F403
+from .base import env
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
+CELERY_TASK_EAGER_PROPAGATES = True
+SANDBOX_ENABLED = True
+# Tests must not depend on the developer's Redis unless they ask for it (see tests/conftest.py).
+REDIS_URL = env.str("TEST_REDIS_URL", default="")

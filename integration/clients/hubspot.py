@@ -1,0 +1,427 @@
+"""Client for HubSpot's CRM APIs, as a public OAuth app.
+
+Every path is built from HUBSPOT_API_BASE and the date version HUBSPOT_API_VERSION (default 2026-03;
+https://developers.hubspot.com/docs/api-reference/versioning). Writes go through batch upsert keyed on our
+unique `kleer_id` property, never search-then-create, because the search index lags behind writes
+(https://developers.hubspot.com/docs/api-reference/search/guide). Each batch input carries an
+`objectWriteTraceId` so a 207 Multi-Status names the input that failed and the rest of the batch lands.
+Access tokens live 30 minutes; we refresh them before expiry under a per-portal row lock, so concurrent
+workers refresh once (https://developers.hubspot.com/docs/developer-tooling/platform/usage-guidelines:
+"a 401 is not the signal to refresh").
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import requests
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from integration.clients import ratelimit
+from integration.clients.errors import (
+    ApiError,
+    AuthenticationError,
+    PermanentError,
+    TransientError,
+)
+from integration.clients.http import HttpClient, RetryPolicy
+
+if TYPE_CHECKING:
+    from integration.models import HubSpotInstallation
+
+SERVICE = "HubSpot"
+BATCH_LIMIT = 100
+REFRESH_MARGIN = dt.timedelta(minutes=5)
+PERMANENT_STATUSES = {400, 403, 404, 405, 409, 414, 415}
+
+
+@dataclass(frozen=True)
+class TokenGrant:
+    """The token endpoint's answer."""
+
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    hub_id: int | None
+    scopes: tuple[str, ...]
+    user_id: int | None
+
+    def __repr__(self) -> str:
+        return f"<TokenGrant hub={self.hub_id} expires_in={self.expires_in}>"
+
+
+@dataclass(frozen=True)
+class Written:
+    """One input HubSpot accepted: our key and HubSpot's id."""
+
+    key: str
+    hubspot_id: str
+    new: bool
+
+
+@dataclass(frozen=True)
+class Failed:
+    """One input HubSpot refused, with its message and category."""
+
+    key: str
+    message: str
+    category: str
+
+
+@dataclass(frozen=True)
+class BatchOutcome:
+    """Per-input result of a batch call."""
+
+    written: list[Written]
+    failed: list[Failed]
+
+
+def _error_body(response: requests.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def classify(response: requests.Response) -> ApiError:
+    """Turn a non-2xx HubSpot response into a permanent or transient error."""
+    body = _error_body(response)
+    status = response.status_code
+    message = str(body.get("message") or f"HubSpot answered HTTP {status}")
+    category = str(body.get("category") or body.get("policyName") or body.get("error") or "")
+    kwargs = {"service": SERVICE, "status": status, "category": category, "body": body}
+    kwargs["correlation_id"] = str(body.get("correlationId", ""))
+    if status == 401:
+        return AuthenticationError(message, **kwargs)
+    if status in PERMANENT_STATUSES:
+        return PermanentError(message, **kwargs)
+    return TransientError(message, **kwargs)
+
+
+def _oauth_http() -> HttpClient:
+    return HttpClient(service=SERVICE, base_url=settings.HUBSPOT_API_BASE, classify=classify)
+
+
+def _grant(body: Mapping[str, Any]) -> TokenGrant:
+    return TokenGrant(
+        access_token=body["access_token"],
+        refresh_token=body["refresh_token"],
+        expires_in=int(body.get("expires_in", 1800)),
+        hub_id=int(body["hub_id"]) if body.get("hub_id") is not None else None,
+        scopes=tuple(body.get("scopes", ())),
+        user_id=body.get("user_id"),
+    )
+
+
+def _token_call(data: dict[str, str]) -> TokenGrant:
+    # Reference: https://developers.hubspot.com/docs/api-reference/auth-oauth-v3/guide (POST /oauth/{v}/token)
+    path = f"/oauth/{settings.HUBSPOT_API_VERSION}/token"
+    data = {**data, "client_id": settings.HUBSPOT_CLIENT_ID, "client_secret": settings.HUBSPOT_CLIENT_SECRET}
+    response = _oauth_http().request("POST", path, data=data, idempotent=True)
+    return _grant(response.json())
+
+
+def oauth_exchange_code(*, code: str, redirect_uri: str) -> TokenGrant:
+    """Exchange an authorization code for tokens (the install callback)."""
+    return _token_call({"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri})
+
+
+def oauth_refresh(*, refresh_token: str) -> TokenGrant:
+    """A new access token from the refresh token; `invalid_grant` means the app was uninstalled."""
+    return _token_call({"grant_type": "refresh_token", "refresh_token": refresh_token})
+
+
+def _chunks(items: Sequence[Any], size: int = BATCH_LIMIT) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class HubSpotClient:
+    """CRM calls for one installed portal, rate-limited per portal across all workers."""
+
+    def __init__(
+        self,
+        *,
+        installation: HubSpotInstallation,
+        allow_sleep: bool = True,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self.installation = installation
+        self.hub_id = installation.portal.hub_id
+        self.version = settings.HUBSPOT_API_VERSION
+        store = ratelimit.backend()
+        self.limiter = ratelimit.PortalRateLimiter(
+            key=f"hubspot:{self.hub_id}",
+            window=ratelimit.hubspot_window(),
+            backend=store,
+            allow_sleep=allow_sleep,
+        )
+        self.search_limiter = ratelimit.PortalRateLimiter(
+            key=f"hubspot-search:{self.hub_id}",
+            window=ratelimit.hubspot_window(search=True),
+            backend=store,
+            allow_sleep=allow_sleep,
+        )
+        self.http = self._http(self.limiter, allow_sleep, retry)
+        self.search_http = self._http(self.search_limiter, allow_sleep, retry)
+        self.search_http.stats = self.http.stats  # one tally of calls per client
+
+    def _http(self, limiter: ratelimit.PortalRateLimiter, allow_sleep: bool, retry: RetryPolicy | None) -> HttpClient:
+        return HttpClient(
+            service=SERVICE,
+            base_url=settings.HUBSPOT_API_BASE,
+            classify=classify,
+            allow_sleep=allow_sleep,
+            retry=retry or RetryPolicy(),
+            before_call=limiter.acquire,
+            on_throttled=lambda _response: limiter.tighten(),
+        )
+
+    def __repr__(self) -> str:
+        return f"<HubSpotClient hub={self.hub_id}>"
+
+    @property
+    def calls(self) -> int:
+        return self.http.stats.calls
+
+    # -- tokens -----------------------------------------------------------------------------------
+
+    def access_token(self, *, force_refresh: bool = False) -> str:
+        """A token valid for at least REFRESH_MARGIN; refreshed once even when many workers ask at once."""
+        inst = self.installation
+        if not force_refresh and inst.expires_at and inst.expires_at - timezone.now() > REFRESH_MARGIN:
+            return inst.access_token or ""
+        return self._refresh(stale_token=inst.access_token if force_refresh else None)
+
+    def _refresh(self, *, stale_token: str | None) -> str:
+        from integration.models import HubSpotInstallation
+        from integration.services.installations import installation_mark_disconnected
+
+        with transaction.atomic():
+            locked = (
+                HubSpotInstallation.objects.select_for_update().select_related("portal").get(pk=self.installation.pk)
+            )
+            fresh_enough = locked.expires_at and locked.expires_at - timezone.now() > REFRESH_MARGIN
+            if locked.status != HubSpotInstallation.Status.CONNECTED:
+                raise AuthenticationError("the HubSpot connection needs to be re-authorised", service=SERVICE)
+            if fresh_enough and locked.access_token != stale_token:
+                self.installation = locked  # another worker refreshed while we waited for the lock
+                return locked.access_token or ""
+            try:
+                grant = oauth_refresh(refresh_token=locked.refresh_token or "")
+            except PermanentError as exc:
+                error = exc
+            else:
+                locked.access_token = grant.access_token
+                locked.expires_at = timezone.now() + dt.timedelta(seconds=grant.expires_in)
+                locked.save(update_fields=["access_token", "expires_at", "updated_at"])
+                self.installation = locked
+                return grant.access_token
+        installation_mark_disconnected(installation=locked, reason=f"token refresh refused: {error.category}")
+        raise AuthenticationError(
+            "HubSpot refused the refresh token; the portal must reconnect the app",
+            service=SERVICE,
+            status=error.status,
+            category=error.category,
+        ) from error
+
+    # -- transport --------------------------------------------------------------------------------
+
+    def call(self, method: str, path: str, *, search: bool = False, **kwargs: Any) -> requests.Response:
+        """One API call with a fresh token; a 401 gets exactly one forced refresh and one retry."""
+        http = self.search_http if search else self.http
+        for attempt in (1, 2):
+            headers = {"Authorization": f"Bearer {self.access_token(force_refresh=attempt == 2)}"}
+            try:
+                return http.request(method, path, headers=headers, **kwargs)
+            except AuthenticationError:
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _json(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        response = self.call(method, path, **kwargs)
+        return response.json() if response.content else {}
+
+    def objects_path(self, object_type: str) -> str:
+        return f"/crm/objects/{self.version}/{object_type}"
+
+    # -- objects ----------------------------------------------------------------------------------
+
+    # Reference: https://developers.hubspot.com/docs/api-reference/crm-objects-v3/batch/upsert
+    def batch_upsert(
+        self,
+        object_type: str,
+        inputs: Sequence[tuple[str, Mapping[str, str]]],
+        *,
+        id_property: str = "kleer_id",
+    ) -> BatchOutcome:
+        """Upsert (key, properties) pairs keyed on `id_property`, 100 per call; per-input outcomes."""
+        outcome = BatchOutcome(written=[], failed=[])
+        for chunk in _chunks(list(inputs)):
+            self._upsert_chunk(object_type, chunk, id_property, outcome)
+        return outcome
+
+    def _upsert_chunk(
+        self,
+        object_type: str,
+        chunk: Sequence[tuple[str, Mapping[str, str]]],
+        id_property: str,
+        outcome: BatchOutcome,
+    ) -> None:
+        body = {
+            "inputs": [
+                {"id": key, "idProperty": id_property, "objectWriteTraceId": key, "properties": dict(props)}
+                for key, props in chunk
+            ]
+        }
+        try:
+            data = self._json("POST", f"{self.objects_path(object_type)}/batch/upsert", json=body, idempotent=True)
+        except PermanentError as exc:
+            if exc.status != 400 or len(chunk) == 1:
+                if exc.status != 400:
+                    raise
+                outcome.failed.append(Failed(chunk[0][0], exc.message, exc.category))
+                return
+            # A 400 for the whole batch: split it so one bad input cannot sink the others.
+            middle = len(chunk) // 2
+            self._upsert_chunk(object_type, chunk[:middle], id_property, outcome)
+            self._upsert_chunk(object_type, chunk[middle:], id_property, outcome)
+            return
+        self._collect(data, id_property, outcome)
+
+    @staticmethod
+    def _collect(data: Mapping[str, Any], id_property: str, outcome: BatchOutcome) -> None:
+        for result in data.get("results", []):
+            key = result.get("objectWriteTraceId") or result.get("properties", {}).get(id_property, "")
+            outcome.written.append(Written(str(key), str(result["id"]), bool(result.get("new", False))))
+        for error in data.get("errors", []):
+            context = error.get("context") or {}
+            keys = context.get("objectWriteTraceId") or context.get("ids") or [""]
+            for key in keys:
+                outcome.failed.append(Failed(str(key), str(error.get("message", "")), str(error.get("category", ""))))
+
+    # Reference: https://developers.hubspot.com/docs/api-reference/crm-objects-v3/batch/read
+    def batch_read(
+        self,
+        object_type: str,
+        ids: Sequence[str],
+        *,
+        id_property: str | None = None,
+        properties: Sequence[str] = (),
+    ) -> list[dict[str, Any]]:
+        """Read records by id (or by a unique property); missing ones are simply absent."""
+        found: list[dict[str, Any]] = []
+        for chunk in _chunks(list(ids)):
+            body: dict[str, Any] = {"inputs": [{"id": i} for i in chunk], "properties": list(properties)}
+            if id_property:
+                body["idProperty"] = id_property
+            try:
+                data = self._json("POST", f"{self.objects_path(object_type)}/batch/read", json=body, idempotent=True)
+            except PermanentError as exc:
+                if exc.status == 404:
+                    continue
+                raise
+            found.extend(data.get("results", []))
+        return found
+
+    # Reference: https://developers.hubspot.com/docs/api-reference/crm-objects-v3/batch/archive
+    def batch_archive(self, object_type: str, ids: Sequence[str]) -> None:
+        for chunk in _chunks(list(ids)):
+            body = {"inputs": [{"id": i} for i in chunk]}
+            self.call("POST", f"{self.objects_path(object_type)}/batch/archive", json=body, idempotent=True)
+
+    # Reference: https://developers.hubspot.com/docs/api-reference/search/guide (5 requests/s per portal)
+    def search(
+        self,
+        object_type: str,
+        *,
+        filter_groups: Sequence[Mapping[str, Any]] = (),
+        properties: Sequence[str] = (),
+        limit: int = 100,
+    ) -> Iterator[dict[str, Any]]:
+        """All matching records, paged (HubSpot caps a search at 10,000 results)."""
+        after: str | None = None
+        while True:
+            body: dict[str, Any] = {
+                "filterGroups": list(filter_groups),
+                "properties": list(properties),
+                "limit": limit,
+            }
+            if after:
+                body["after"] = after
+            data = self._json(
+                "POST", f"{self.objects_path(object_type)}/search", json=body, search=True, idempotent=True
+            )
+            yield from data.get("results", [])
+            after = (data.get("paging") or {}).get("next", {}).get("after")
+            if not after:
+                return
+
+    # -- properties -------------------------------------------------------------------------------
+
+    def properties_path(self, object_type: str) -> str:
+        return f"/crm/properties/{self.version}/{object_type}"
+
+    # Reference: https://developers.hubspot.com/docs/api-reference/crm-properties-v3/guide
+    def properties(self, object_type: str) -> list[dict[str, Any]]:
+        return self._json("GET", self.properties_path(object_type)).get("results", [])
+
+    def property_create(self, object_type: str, definition: Mapping[str, Any]) -> dict[str, Any]:
+        """Create a property; an existing one (409) is returned as it is, so concurrent callers agree."""
+        try:
+            return self._json("POST", self.properties_path(object_type), json=dict(definition), idempotent=True)
+        except PermanentError as exc:
+            if exc.status != 409:
+                raise
+        return self._json("GET", f"{self.properties_path(object_type)}/{definition['name']}")
+
+    def property_groups(self, object_type: str) -> list[dict[str, Any]]:
+        return self._json("GET", f"{self.properties_path(object_type)}/groups").get("results", [])
+
+    def property_group_create(self, object_type: str, *, name: str, label: str) -> None:
+        """Create a property group unless it exists (409 is success)."""
+        body = {"name": name, "label": label, "displayOrder": -1}
+        try:
+            self.call("POST", f"{self.properties_path(object_type)}/groups", json=body, idempotent=True)
+        except PermanentError as exc:
+            if exc.status != 409:
+                raise
+
+    # -- associations -----------------------------------------------------------------------------
+
+    # Reference: https://developers.hubspot.com/docs/api-reference/crm-associations-v4/guide
+    def associate_batch(
+        self, from_type: str, to_type: str, pairs: Sequence[tuple[str, str]], *, type_id: int
+    ) -> BatchOutcome:
+        """Create HUBSPOT_DEFINED associations of `type_id` for (from_id, to_id) pairs; per-pair outcomes."""
+        outcome = BatchOutcome(written=[], failed=[])
+        path = f"/crm/associations/{self.version}/{from_type}/{to_type}/batch/create"
+        spec = [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": type_id}]
+        for chunk in _chunks(list(pairs)):
+            body = {"inputs": [{"from": {"id": a}, "to": {"id": b}, "types": spec} for a, b in chunk]}
+            data = self._json("POST", path, json=body, idempotent=True)
+            for result in data.get("results", []):
+                key = f"{result.get('fromObjectId')}->{result.get('toObjectId')}"
+                outcome.written.append(Written(key, str(result.get("toObjectId")), True))
+            for error in data.get("errors", []):
+                outcome.failed.append(
+                    Failed(str(error.get("context", "")), str(error.get("message")), error.get("category", ""))
+                )
+        return outcome
+
+    # -- pipelines and account --------------------------------------------------------------------
+
+    # Reference: https://developers.hubspot.com/docs/api-reference/crm-pipelines-v3/guide
+    def pipelines(self, object_type: str) -> list[dict[str, Any]]:
+        return self._json("GET", f"/crm/pipelines/{self.version}/{object_type}").get("results", [])
+
+    # Reference: https://developers.hubspot.com/docs/api-reference/account-account-info-v3/guide
+    def account_info(self) -> dict[str, Any]:
+        return self._json("GET", f"/account-info/{self.version}/details")

@@ -1,0 +1,194 @@
+"""Forms of the settings page. They only parse and validate input; the services make every change."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from integration import catalog
+from integration.services.mappings import property_name_error
+
+NONE_FIELD_LABEL = "None (write the default value only)"
+
+
+class CredentialsForm(forms.Form):
+    """Kleer Company ID and API key. The key input never shows the stored key; blank keeps it."""
+
+    company_id = forms.IntegerField(
+        label="Company ID",
+        min_value=1,
+        error_messages={"min_value": "The Kleer Company ID is a positive number."},
+        widget=forms.NumberInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+    )
+    api_key = forms.CharField(
+        label="API key",
+        required=False,
+        max_length=500,
+        # render_value=False: a re-rendered form (after an error) must not echo what was typed either.
+        widget=forms.PasswordInput(
+            render_value=False, attrs={"autocomplete": "new-password", "spellcheck": "false", "autocapitalize": "off"}
+        ),
+    )
+
+    def __init__(self, *args: Any, masked_key: str = "", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.configured = bool(masked_key)
+        api_key = self.fields["api_key"]
+        if self.configured:
+            api_key.help_text = f"Saved key: {masked_key}. Leave blank to keep it; enter a new key to replace it."
+        else:
+            api_key.required = True
+            api_key.error_messages["required"] = "Enter the Kleer API key."
+            api_key.help_text = "The API key Kleer issued for this company. It is checked with Kleer before saving."
+
+
+class SyncConfigForm(forms.Form):
+    """The portal-wide sync options (General Configuration → Sync configuration)."""
+
+    invoice_history_months = forms.IntegerField(
+        label="Invoice history window (months)",
+        min_value=1,
+        max_value=120,
+        error_messages={
+            "min_value": "Enter a number of months from 1 to 120.",
+            "max_value": "Enter a number of months from 1 to 120.",
+            "invalid": "Enter a number of months from 1 to 120.",
+        },
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+    )
+    archive_deleted = forms.BooleanField(
+        label="Archive records deleted in Kleer",
+        required=False,
+        widget=forms.CheckboxInput(attrs={"aria-describedby": "archive-help"}),
+    )
+
+
+def _property_label(prop: dict[str, Any]) -> str:
+    return f"{prop['label']} ({prop['name']})" if prop["label"] != prop["name"] else prop["name"]
+
+
+class KleerFieldSelect(forms.Select):
+    """The Kleer field dropdown; each option carries the "Create new property" suggestion for its field."""
+
+    def __init__(self, *args: Any, spec: catalog.ObjectSpec | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.spec = spec
+
+    def create_option(self, name: str, value: Any, label: Any, selected: Any, index: int, **kwargs: Any) -> dict:
+        option = super().create_option(name, value, label, selected, index, **kwargs)
+        if value and self.spec is not None and self.spec.has_field(str(value)):
+            option["attrs"]["data-suggest-label"] = f"Kleer {self.spec.field(str(value)).label}"
+            option["attrs"]["data-suggest-name"] = catalog.suggest_property_name(str(value))
+        return option
+
+
+class MappingForm(forms.Form):
+    """One mapping: Kleer field (or None = constant) → HubSpot property, with an optional default value.
+
+    `properties` is the portal's property list; None when HubSpot could not be asked, and then the property is
+    typed by its internal name instead.
+    """
+
+    kleer_field = forms.ChoiceField(label="Kleer field", required=False)
+    hubspot_property = forms.CharField(label="HubSpot property", max_length=100)
+    default_value = forms.CharField(
+        label="Default value",
+        required=False,
+        max_length=500,
+        help_text="Written when the Kleer value is empty, or always when the Kleer field is None.",
+    )
+    new_property_label = forms.CharField(label="Label", required=False, max_length=200)
+    new_property_name = forms.CharField(label="Internal name", required=False, max_length=100)
+
+    def __init__(
+        self,
+        *args: Any,
+        spec: catalog.ObjectSpec,
+        properties: list[dict[str, Any]] | None,
+        current_property: str = "",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.spec = spec
+        self.fields["kleer_field"].widget = KleerFieldSelect(spec=spec, attrs={"aria-describedby": "kleer-field-help"})
+        self.fields["kleer_field"].choices = [("", NONE_FIELD_LABEL)] + [
+            (f.name, f.display) for f in spec.mappable_fields
+        ]
+        if properties is not None:
+            choices = [(p["name"], _property_label(p)) for p in properties]
+            known = {p["name"] for p in properties}
+            if current_property and current_property not in known:
+                # e.g. a default kleer_… property the first sync has not created yet
+                choices.insert(0, (current_property, current_property))
+            self.fields["hubspot_property"] = forms.ChoiceField(
+                label="HubSpot property", choices=[("", "Choose a property…"), *choices]
+            )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if not data.get("kleer_field") and not data.get("default_value") and "default_value" not in self.errors:
+            self.add_error("default_value", 'With "None" as the Kleer field, enter the default value to write.')
+        return data
+
+    def suggestion(self, kleer_field: str) -> tuple[str, str]:
+        """(label, internal name) offered by "Create new property" for `kleer_field`."""
+        if not kleer_field or not self.spec.has_field(kleer_field):
+            return "", ""
+        return f"Kleer {self.spec.field(kleer_field).label}", catalog.suggest_property_name(kleer_field)
+
+    def new_property(self) -> tuple[str, str, str]:
+        """Validated (label, name, kleer_field) for "Create property"; blanks take the suggestion."""
+        kleer_field = self.data.get("kleer_field", "")
+        if kleer_field and not self.spec.has_field(kleer_field):
+            raise forms.ValidationError("Choose a Kleer field from the list.")
+        suggested_label, suggested_name = self.suggestion(kleer_field)
+        label = (self.data.get("new_property_label") or "").strip() or suggested_label
+        name = (self.data.get("new_property_name") or "").strip() or suggested_name
+        error = property_name_error(name)
+        if error:
+            raise forms.ValidationError(error)
+        if not label:
+            raise forms.ValidationError("Enter a label for the new property.")
+        return label, name, kleer_field
+
+
+class TargetForm(forms.Form):
+    """Which HubSpot object a Kleer object type syncs to (changing it needs an explicit confirmation)."""
+
+    hubspot_object = forms.ChoiceField(label="HubSpot object")
+
+    def __init__(self, *args: Any, spec: catalog.ObjectSpec, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["hubspot_object"].choices = [(t.hubspot_object, t.label) for t in spec.targets]
+
+
+class PipelineForm(forms.Form):
+    """Pipeline and stage for deal/project targets; both optional (blank = the first pipeline and stage)."""
+
+    pipeline_id = forms.ChoiceField(label="Pipeline", required=False)
+    stage_id = forms.ChoiceField(label="Stage", required=False)
+
+    def __init__(self, *args: Any, pipelines: list[dict[str, Any]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.pipelines = {str(p["id"]): p for p in pipelines}
+        self.fields["pipeline_id"].choices = [("", "Default (the first pipeline)")] + [
+            (pid, p.get("label") or pid) for pid, p in self.pipelines.items()
+        ]
+        self.fields["stage_id"].choices = [("", "Default (the first stage)")] + [
+            (p.get("label") or pid, [(str(s["id"]), s.get("label") or s["id"]) for s in p.get("stages", [])])
+            for pid, p in self.pipelines.items()
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        pipeline_id, stage_id = data.get("pipeline_id") or "", data.get("stage_id") or ""
+        if stage_id and not pipeline_id:
+            self.add_error("pipeline_id", "Choose the pipeline of that stage.")
+        elif pipeline_id:
+            stages = [str(s["id"]) for s in self.pipelines[pipeline_id].get("stages", [])]
+            if stage_id and stage_id not in stages:
+                self.add_error("stage_id", "That stage is not in the chosen pipeline.")
+            elif not stage_id and stages:
+                data["stage_id"] = stages[0]
+        return data

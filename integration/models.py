@@ -1,0 +1,341 @@
+"""The product's data model: customer portals, their secrets, sync configuration and sync history.
+
+Invariants live in the database (unique and check constraints), not only in forms, so a race between two
+workers or a bad admin edit cannot create a second ObjectSync for the same object, a duplicate synced
+record, or two running syncs for one portal × object.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django_celery_beat.models import PeriodicTask
+
+from integration import catalog
+from integration.catalog import Plan
+from integration.fields import EncryptedTextField
+
+OBJECT_TYPE_CHOICES = catalog.choices()
+PLAN_CHOICES = [(Plan.FREE.value, "Free"), (Plan.PRO.value, "Pro")]
+
+
+class Portal(models.Model):
+    """One customer: a HubSpot portal (hub) that installed the app."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        PAUSED = "paused", "Paused"
+
+    hub_id = models.BigIntegerField("HubSpot portal id", unique=True)
+    name = models.CharField(max_length=200, blank=True)
+    hub_domain = models.CharField(max_length=253, blank=True)
+    plan = models.CharField(max_length=10, choices=PLAN_CHOICES, default=Plan.FREE.value)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    invoice_history_months = models.PositiveSmallIntegerField(
+        default=12,
+        validators=[MinValueValidator(1), MaxValueValidator(120)],
+        help_text="How far back (by invoice date) invoices are read from Kleer.",
+    )
+    archive_deleted = models.BooleanField(
+        default=False,
+        help_text="Archive HubSpot records whose Kleer record is gone. Off: mark them kleer_deleted.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["hub_id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(invoice_history_months__gte=1, invoice_history_months__lte=120),
+                name="portal_history_window_range",
+            ),
+            models.CheckConstraint(condition=Q(plan__in=[p.value for p in Plan]), name="portal_plan_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.hub_id} {self.name}".strip()
+
+
+class HubSpotInstallation(models.Model):
+    """The OAuth grant a portal gave the app. Tokens are encrypted at rest."""
+
+    class Status(models.TextChoices):
+        CONNECTED = "connected", "Connected"
+        DISCONNECTED = "disconnected", "Disconnected"
+
+    portal = models.OneToOneField(Portal, on_delete=models.CASCADE, related_name="installation")
+    status = models.CharField(max_length=15, choices=Status.choices, default=Status.CONNECTED)
+    access_token = EncryptedTextField(null=True)
+    refresh_token = EncryptedTextField(null=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    scopes = models.JSONField(default=list, blank=True)
+    installed_by = models.EmailField(blank=True)
+    disconnected_reason = models.CharField(max_length=200, blank=True)
+    connected_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"HubSpot installation of {self.portal_id} ({self.status})"
+
+    def __repr__(self) -> str:
+        return f"<HubSpotInstallation portal={self.portal_id} status={self.status}>"
+
+
+class KleerCredentials(models.Model):
+    """Kleer company id (plain, searchable) and API key (encrypted; only the last 4 chars are kept clear)."""
+
+    portal = models.OneToOneField(Portal, on_delete=models.CASCADE, related_name="kleer_credentials")
+    company_id = models.PositiveBigIntegerField("Kleer company id", db_index=True)
+    api_key = EncryptedTextField()
+    api_key_last4 = models.CharField(max_length=4, blank=True)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "Kleer credentials"
+
+    def __str__(self) -> str:
+        return f"Kleer company {self.company_id} ({self.masked_key})"
+
+    def __repr__(self) -> str:
+        return f"<KleerCredentials portal={self.portal_id} company={self.company_id}>"
+
+    @property
+    def masked_key(self) -> str:
+        return f"••••{self.api_key_last4}" if self.api_key_last4 else "••••"
+
+
+class ObjectSync(models.Model):
+    """Per portal × Kleer object type: on/off, HubSpot target, schedule and the last outcome."""
+
+    portal = models.ForeignKey(Portal, on_delete=models.CASCADE, related_name="object_syncs")
+    object_type = models.CharField(max_length=20, choices=OBJECT_TYPE_CHOICES)
+    enabled = models.BooleanField(default=False)
+    hubspot_object = models.CharField(max_length=50)
+    pipeline_id = models.CharField(max_length=100, blank=True)
+    stage_id = models.CharField(max_length=100, blank=True)
+    periodic_task = models.OneToOneField(
+        PeriodicTask, null=True, blank=True, on_delete=models.SET_NULL, related_name="object_sync"
+    )
+    schema_checked_at = models.DateTimeField(null=True, blank=True)
+    last_run_at = models.DateTimeField(null=True, blank=True)
+    last_outcome = models.CharField(max_length=15, blank=True)
+    last_error = models.TextField(blank=True)
+    last_duration = models.DurationField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["portal_id", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["portal", "object_type"], name="one_object_sync_per_type"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.portal.hub_id} {self.spec.label} → {self.hubspot_object}"
+
+    @property
+    def spec(self) -> catalog.ObjectSpec:
+        return catalog.get(self.object_type)
+
+
+class FieldMapping(models.Model):
+    """One Kleer field (or a constant, when kleer_field is empty) → one HubSpot property."""
+
+    object_sync = models.ForeignKey(ObjectSync, on_delete=models.CASCADE, related_name="mappings")
+    kleer_field = models.CharField(max_length=100, blank=True, help_text="Empty = constant default.")
+    hubspot_property = models.CharField(max_length=100)
+    default_value = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["object_sync_id", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["object_sync", "hubspot_property"], name="one_mapping_per_hubspot_property"
+            ),
+            models.CheckConstraint(
+                condition=~Q(kleer_field="") | ~Q(default_value=""),
+                name="constant_mapping_needs_default",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kleer_field or 'None'} → {self.hubspot_property}"
+
+
+class SyncedRecord(models.Model):
+    """What we last sent to HubSpot for one Kleer record: its HubSpot id and a fingerprint of the payload."""
+
+    portal = models.ForeignKey(Portal, on_delete=models.CASCADE, related_name="synced_records")
+    object_type = models.CharField(max_length=20, choices=OBJECT_TYPE_CHOICES)
+    kleer_id = models.CharField(max_length=100)
+    hubspot_object = models.CharField(max_length=50)
+    hubspot_id = models.CharField(max_length=50, blank=True)
+    fingerprint = models.CharField(max_length=64, blank=True)
+    associations_fingerprint = models.CharField(max_length=64, blank=True)
+    deleted_in_kleer = models.BooleanField(default=False)
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["portal", "object_type", "kleer_id"], name="one_synced_record_per_kleer_id"
+            ),
+        ]
+        indexes = [models.Index(fields=["portal", "hubspot_object", "hubspot_id"])]
+
+    def __str__(self) -> str:
+        return f"{self.object_type} {self.kleer_id} → {self.hubspot_object} {self.hubspot_id}"
+
+
+class SyncRun(models.Model):
+    """One execution of the sync for a portal × object type, with its counts (Saleor's EventDelivery)."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        PARTIAL = "partial", "Partial (some records failed)"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped"
+        ABANDONED = "abandoned", "Abandoned (worker died)"
+
+    class Trigger(models.TextChoices):
+        SCHEDULE = "schedule", "Schedule"
+        MANUAL = "manual", "Sync now"
+        FULL = "full", "Full resync"
+        COMMAND = "command", "Command line"
+        RETRY = "retry", "Retry"
+
+    portal = models.ForeignKey(Portal, on_delete=models.CASCADE, related_name="sync_runs")
+    object_type = models.CharField(max_length=20, choices=OBJECT_TYPE_CHOICES)
+    trigger = models.CharField(max_length=10, choices=Trigger.choices, default=Trigger.SCHEDULE)
+    parent = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="children",
+        help_text="For line items: the invoice or agreement run they were synced with.",
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    started_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    read = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    deleted = models.PositiveIntegerField(default=0)
+    hubspot_calls = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        constraints = [
+            # The run lock: at most one running sync per portal × object type.
+            models.UniqueConstraint(
+                fields=["portal", "object_type"],
+                condition=Q(status="running"),
+                name="one_running_sync_per_object",
+            ),
+        ]
+        indexes = [models.Index(fields=["portal", "object_type", "-started_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.object_type} run {self.pk} ({self.status})"
+
+    @property
+    def duration(self):  # type: ignore[no-untyped-def]
+        return (self.finished_at - self.started_at) if self.finished_at else None
+
+
+class RecordError(models.Model):
+    """A Kleer record that could not be synced (dead letter), retried with backoff, then parked."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open (will retry)"
+        PARKED = "parked", "Parked (retry by hand)"
+        RESOLVED = "resolved", "Resolved"
+
+    portal = models.ForeignKey(Portal, on_delete=models.CASCADE, related_name="record_errors")
+    object_type = models.CharField(max_length=20, choices=OBJECT_TYPE_CHOICES)
+    kleer_id = models.CharField(max_length=100)
+    hubspot_id = models.CharField(max_length=50, blank=True)
+    run = models.ForeignKey(SyncRun, null=True, blank=True, on_delete=models.SET_NULL)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    category = models.CharField(max_length=60, blank=True)
+    message = models.TextField()
+    payload_excerpt = models.JSONField(default=dict, blank=True)
+    attempts = models.PositiveIntegerField(default=1)
+    first_seen_at = models.DateTimeField(auto_now_add=True)
+    last_seen_at = models.DateTimeField(auto_now=True, db_index=True)
+    next_retry_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-last_seen_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["portal", "object_type", "kleer_id"],
+                condition=~Q(status="resolved"),
+                name="one_unresolved_error_per_record",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.object_type} {self.kleer_id}: {self.message[:60]}"
+
+
+class InboundEvent(models.Model):
+    """A webhook or workflow-action call we received, kept for de-duplication on its event id."""
+
+    portal = models.ForeignKey(Portal, null=True, blank=True, on_delete=models.CASCADE)
+    source = models.CharField(max_length=30)
+    event_id = models.CharField(max_length=100)
+    payload = models.JSONField(default=dict)
+    received_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["source", "event_id"], name="one_inbound_event_per_id")]
+
+    def __str__(self) -> str:
+        return f"{self.source} {self.event_id}"
+
+
+class AuditEvent(models.Model):
+    """Who changed what, when; before/after values never contain secrets."""
+
+    portal = models.ForeignKey(Portal, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_events")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    actor_label = models.CharField(max_length=200)
+    action = models.CharField(max_length=60)
+    target = models.CharField(max_length=200, blank=True)
+    before = models.JSONField(default=dict, blank=True)
+    after = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["portal", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_label} {self.action}"
+
+
+class RateLimitWindow(models.Model):
+    """Moving-window log of recent call times for one rate-limit key (used only when no Redis is set)."""
+
+    key = models.CharField(max_length=120, unique=True)
+    hits = models.JSONField(default=list)
+
+    def __str__(self) -> str:
+        return self.key

@@ -1,0 +1,75 @@
+"""The portal's HubSpot properties for the mapping dialog (cached), and creating new ones."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.cache import cache
+
+from integration import catalog
+from integration.clients.hubspot import HubSpotClient
+from integration.models import ObjectSync
+from integration.services.audit import Actor, audit_record
+from integration.services.mappings import MappingError, property_name_error
+
+CACHE_SECONDS = 600
+
+
+def _cache_key(object_sync: ObjectSync) -> str:
+    return f"hubspot-properties:{object_sync.portal.hub_id}:{object_sync.hubspot_object}"
+
+
+def hubspot_properties(*, object_sync: ObjectSync, refresh: bool = False) -> list[dict[str, Any]]:
+    """Writable properties of the target object as [{name, label, type, fieldType}], sorted by label."""
+    key = _cache_key(object_sync)
+    cached = None if refresh else cache.get(key)
+    if cached is not None:
+        return cached
+    client = HubSpotClient(installation=object_sync.portal.installation, allow_sleep=False)
+    target = catalog.HUBSPOT_OBJECTS.get(object_sync.hubspot_object)
+    found = [
+        {
+            "name": p["name"],
+            "label": p.get("label") or p["name"],
+            "type": p.get("type"),
+            "fieldType": p.get("fieldType"),
+        }
+        for p in client.properties(object_sync.hubspot_object)
+        if not (p.get("modificationMetadata") or {}).get("readOnlyValue")
+        and not (target and target.is_read_only(p["name"]))
+        and p["name"] != catalog.KLEER_ID_PROPERTY
+    ]
+    found.sort(key=lambda p: p["label"].lower())
+    cache.set(key, found, CACHE_SECONDS)
+    return found
+
+
+def hubspot_property_create(
+    *, object_sync: ObjectSync, name: str, label: str, kleer_field: str, actor: Actor
+) -> dict[str, Any]:
+    """Create a custom property in the portal with a type that fits the Kleer field (in the "Kleer" group)."""
+    name, label = name.strip(), label.strip()
+    error = property_name_error(name)
+    if error:
+        raise MappingError(error)
+    if not label:
+        raise MappingError("Enter a label for the new property.")
+    spec = object_sync.spec
+    if kleer_field and not spec.has_field(kleer_field):
+        raise MappingError(f"{spec.label} have no Kleer field {kleer_field!r}.")
+    definition = spec.property_definition(name, kleer_field or None)
+    payload = {**definition.as_payload(), "label": label}
+    client = HubSpotClient(installation=object_sync.portal.installation, allow_sleep=False)
+    client.property_group_create(
+        object_sync.hubspot_object, name=catalog.PROPERTY_GROUP, label=catalog.PROPERTY_GROUP_LABEL
+    )
+    created = client.property_create(object_sync.hubspot_object, payload)
+    cache.delete(_cache_key(object_sync))
+    audit_record(
+        portal=object_sync.portal,
+        actor=actor,
+        action="hubspot_property.created",
+        target=f"{object_sync.hubspot_object}.{name}",
+        after={"name": name, "label": label, "type": payload["type"], "fieldType": payload["fieldType"]},
+    )
+    return created

@@ -1,0 +1,100 @@
+"""Adding, editing and deleting field mappings, and creating HubSpot properties for them."""
+
+from __future__ import annotations
+
+import re
+
+from django.db import IntegrityError, transaction
+
+from integration import catalog
+from integration.models import FieldMapping, ObjectSync
+from integration.services.audit import Actor, audit_record
+
+# HubSpot's rule for internal property names (hubspot-api.md §3; message as HubSpot words it).
+PROPERTY_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class MappingError(ValueError):
+    """A mapping change that is refused; the message is safe to show to the customer."""
+
+
+def _snapshot(mapping: FieldMapping | None) -> dict[str, str]:
+    if mapping is None:
+        return {}
+    return {
+        "kleer_field": mapping.kleer_field,
+        "hubspot_property": mapping.hubspot_property,
+        "default_value": mapping.default_value,
+    }
+
+
+def _validate(object_sync: ObjectSync, kleer_field: str, hubspot_property: str, default_value: str) -> None:
+    spec = object_sync.spec
+    if kleer_field and not spec.has_field(kleer_field):
+        raise MappingError(f"{spec.label} have no Kleer field {kleer_field!r}.")
+    if not kleer_field and not default_value:
+        raise MappingError('With "None" as the Kleer field, enter the default value to write.')
+    if not hubspot_property:
+        raise MappingError("Choose the HubSpot property to write to.")
+    if hubspot_property == catalog.KLEER_ID_PROPERTY:
+        raise MappingError("kleer_id is written by the sync itself and cannot be mapped.")
+    target = catalog.HUBSPOT_OBJECTS.get(object_sync.hubspot_object)
+    if target is not None and target.is_read_only(hubspot_property):
+        raise MappingError(f"{hubspot_property} is calculated by HubSpot and cannot be written.")
+
+
+def mapping_save(
+    *,
+    object_sync: ObjectSync,
+    kleer_field: str,
+    hubspot_property: str,
+    default_value: str = "",
+    actor: Actor,
+    mapping: FieldMapping | None = None,
+) -> FieldMapping:
+    """Create a mapping, or update `mapping`; one HubSpot property is written by at most one mapping."""
+    kleer_field, hubspot_property = kleer_field.strip(), hubspot_property.strip()
+    _validate(object_sync, kleer_field, hubspot_property, default_value)
+    before = _snapshot(mapping)
+    target = mapping or FieldMapping(object_sync=object_sync)
+    target.kleer_field, target.hubspot_property, target.default_value = kleer_field, hubspot_property, default_value
+    try:
+        with transaction.atomic():
+            target.save()
+            audit_record(
+                portal=object_sync.portal,
+                actor=actor,
+                action="mapping.updated" if mapping else "mapping.created",
+                target=f"{object_sync.spec.label}: {hubspot_property}",
+                before=before,
+                after=_snapshot(target),
+            )
+    except IntegrityError as exc:
+        raise MappingError(f"{hubspot_property} is already mapped on this tab; edit that mapping instead.") from exc
+    return target
+
+
+@transaction.atomic
+def mapping_delete(*, mapping: FieldMapping, actor: Actor) -> None:
+    """Delete a mapping; a required field's last mapping cannot go while the object is switched on."""
+    object_sync = mapping.object_sync
+    spec = object_sync.spec
+    if object_sync.enabled and mapping.kleer_field in spec.required_fields:
+        others = object_sync.mappings.filter(kleer_field=mapping.kleer_field).exclude(pk=mapping.pk)
+        if not others.exists():
+            raise MappingError(f"{spec.field(mapping.kleer_field).display} is required while {spec.label} sync is on.")
+    audit_record(
+        portal=object_sync.portal,
+        actor=actor,
+        action="mapping.deleted",
+        target=f"{spec.label}: {mapping.hubspot_property}",
+        before=_snapshot(mapping),
+    )
+    mapping.delete()
+
+
+def property_name_error(name: str) -> str:
+    """HubSpot's validation of a new property's internal name ("" when valid)."""
+    if not name or len(name) >= 100 or not PROPERTY_NAME.match(name):
+        return "Names for properties should be lowercase and have less than 100 characters"
+    return ""

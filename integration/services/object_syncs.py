@@ -1,0 +1,123 @@
+"""Switching object types on and off, and changing their HubSpot target."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from integration.catalog import Plan
+from integration.models import HubSpotInstallation, ObjectSync, SyncedRecord
+from integration.services.audit import Actor, audit_record
+from integration.services.installations import mappings_reset_to_defaults
+from integration.services.schedules import schedule_apply
+
+
+class ObjectSyncError(ValueError):
+    """A change that is refused; the message is safe to show to the customer."""
+
+
+def enable_blockers(object_sync: ObjectSync) -> list[str]:
+    """Everything that stops `object_sync` from being switched on, as sentences for the settings page."""
+    spec, portal = object_sync.spec, object_sync.portal
+    reasons = []
+    if spec.plan == Plan.PRO and portal.plan != Plan.PRO:
+        reasons.append(f"{spec.label} sync needs the Pro plan.")
+    if not hasattr(portal, "kleer_credentials"):
+        reasons.append("Save your Kleer credentials first (General Configuration).")
+    installation = getattr(portal, "installation", None)
+    if installation is None or installation.status != HubSpotInstallation.Status.CONNECTED:
+        reasons.append("HubSpot is disconnected; reconnect the app first.")
+    mapped = {m.kleer_field for m in object_sync.mappings.all()}
+    missing = [spec.field(name).display for name in spec.required_fields if name not in mapped]
+    if missing:
+        reasons.append(f"Map the required field {', '.join(missing)} first.")
+    return reasons
+
+
+@transaction.atomic
+def object_sync_set_enabled(*, object_sync: ObjectSync, enabled: bool, actor: Actor) -> ObjectSync:
+    """Switch one object type on or off; switching on is refused with reasons (nothing changes then)."""
+    if enabled == object_sync.enabled:
+        return object_sync
+    if enabled:
+        reasons = enable_blockers(object_sync)
+        if reasons:
+            raise ObjectSyncError(" ".join(reasons))
+    object_sync.enabled = enabled
+    object_sync.save(update_fields=["enabled", "updated_at"])
+    schedule_apply(object_sync=object_sync)
+    audit_record(
+        portal=object_sync.portal,
+        actor=actor,
+        action="object_sync.enabled" if enabled else "object_sync.disabled",
+        target=object_sync.spec.label,
+        before={"enabled": not enabled},
+        after={"enabled": enabled},
+    )
+    return object_sync
+
+
+@transaction.atomic
+def object_sync_set_target(*, object_sync: ObjectSync, hubspot_object: str, actor: Actor) -> ObjectSync:
+    """Point the object type at another HubSpot object.
+
+    Its mappings are replaced by the new target's defaults (property names differ between objects), the
+    pipeline choice is cleared, and records already in HubSpot stay where they are: the next run creates
+    them in the new object. Callers must have asked the user to confirm this.
+    """
+    spec = object_sync.spec
+    if hubspot_object not in spec.allowed_targets:
+        raise ObjectSyncError(
+            f"{spec.label} can sync to {', '.join(spec.allowed_targets)}, not {hubspot_object or 'nothing'}."
+        )
+    before = object_sync.hubspot_object
+    if before == hubspot_object:
+        return object_sync
+    object_sync.hubspot_object = hubspot_object
+    object_sync.pipeline_id = object_sync.stage_id = ""
+    object_sync.schema_checked_at = None
+    object_sync.save()
+    mappings_reset_to_defaults(object_sync=object_sync)
+    audit_record(
+        portal=object_sync.portal,
+        actor=actor,
+        action="object_sync.target_changed",
+        target=spec.label,
+        before={"hubspot_object": before},
+        after={"hubspot_object": hubspot_object},
+    )
+    return object_sync
+
+
+def synced_count(object_sync: ObjectSync) -> int:
+    return SyncedRecord.objects.filter(
+        portal_id=object_sync.portal_id, object_type=object_sync.object_type, hubspot_object=object_sync.hubspot_object
+    ).count()
+
+
+@transaction.atomic
+def object_sync_set_pipeline(*, object_sync: ObjectSync, pipeline_id: str, stage_id: str, actor: Actor) -> ObjectSync:
+    """Choose the pipeline and stage new deals/projects are created in; blank both for the first ones.
+
+    Only targets that live in pipelines take one. The ids come from the portal's own pipelines (the form checks
+    the stage belongs to the pipeline); records already in HubSpot keep the stage they are in.
+    """
+    target = object_sync.spec.target(object_sync.hubspot_object)
+    if not target.needs_pipeline:
+        raise ObjectSyncError(f"HubSpot {target.label.lower()} have no pipelines to choose from.")
+    if stage_id and not pipeline_id:
+        raise ObjectSyncError("Choose the pipeline of that stage.")
+    before = {"pipeline_id": object_sync.pipeline_id, "stage_id": object_sync.stage_id}
+    after = {"pipeline_id": pipeline_id, "stage_id": stage_id}
+    if before == after:
+        return object_sync
+    object_sync.pipeline_id, object_sync.stage_id = pipeline_id, stage_id
+    object_sync.save(update_fields=["pipeline_id", "stage_id", "updated_at"])
+    audit_record(
+        portal=object_sync.portal,
+        actor=actor,
+        action="object_sync.pipeline_changed",
+        target=object_sync.spec.label,
+        before=before,
+        after=after,
+    )
+    return object_sync

@@ -1,0 +1,154 @@
+"""Running a sync: checks, the run lock, the engine, and recording the outcome."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from django.utils import timezone
+
+from integration import catalog
+from integration.catalog import Plan
+from integration.clients.errors import ApiError, TransientError
+from integration.clients.hubspot import HubSpotClient
+from integration.clients.kleer import KleerClient
+from integration.models import HubSpotInstallation, ObjectSync, Portal, SyncRun
+from integration.services.runs import sync_run_finish, sync_run_start
+from integration.sync.engine import RunResult, object_sync_execute
+
+logger = logging.getLogger("integration.sync")
+
+# Order in which a whole portal syncs: associations need their targets first (DESIGN §4).
+RUN_ORDER = ("clients", "products", "projects", "invoices", "agreements")
+
+
+def object_sync_blocker(object_sync: ObjectSync, *, require_enabled: bool = True) -> str:
+    """Why this object cannot sync now ("" when it can). Checked again at run time: beat may fire late."""
+    portal = object_sync.portal
+    spec = object_sync.spec
+    installation = getattr(portal, "installation", None)
+    if require_enabled and not object_sync.enabled:
+        return f"{spec.label} sync is switched off"
+    if spec.synced_with:
+        return f"{spec.label} are synced together with {', '.join(spec.synced_with)}"
+    if portal.status == Portal.Status.PAUSED:
+        return "the portal is paused"
+    if spec.plan == Plan.PRO and portal.plan != Plan.PRO:
+        return f"{spec.label} need the Pro plan"
+    if installation is None or installation.status != HubSpotInstallation.Status.CONNECTED:
+        return "HubSpot is disconnected; reconnect the app"
+    if not hasattr(portal, "kleer_credentials"):
+        return "Kleer credentials are not configured"
+    return ""
+
+
+def _load(object_sync_id: int) -> ObjectSync:
+    return ObjectSync.objects.select_related("portal", "portal__installation", "portal__kleer_credentials").get(
+        pk=object_sync_id
+    )
+
+
+def clients_for(portal: Portal, *, allow_sleep: bool = True) -> tuple[KleerClient, HubSpotClient]:
+    creds = portal.kleer_credentials
+    kleer = KleerClient(company_id=creds.company_id, token=creds.api_key, allow_sleep=allow_sleep)
+    return kleer, HubSpotClient(installation=portal.installation, allow_sleep=allow_sleep)
+
+
+def object_sync_run(
+    *, object_sync_id: int, trigger: str = SyncRun.Trigger.SCHEDULE, full: bool = False, require_enabled: bool = True
+) -> SyncRun:
+    """Sync one portal × object type now and return its SyncRun.
+
+    A run that cannot start (switched off, paused, plan, credentials, another run in progress) is recorded as
+    skipped with the reason. Permanent API errors end the run as failed; transient ones are recorded and then
+    re-raised so the task can retry later.
+    """
+    object_sync = _load(object_sync_id)
+    blocker = object_sync_blocker(object_sync, require_enabled=require_enabled)
+    if blocker:
+        return SyncRun.objects.create(
+            portal=object_sync.portal,
+            object_type=object_sync.object_type,
+            trigger=trigger,
+            status=SyncRun.Status.SKIPPED,
+            finished_at=timezone.now(),
+            error=blocker,
+        )
+    run, acquired = sync_run_start(object_sync=object_sync, trigger=trigger)
+    if not acquired:
+        return run
+    kleer, hubspot = clients_for(object_sync.portal)
+    try:
+        result = object_sync_execute(object_sync=object_sync, run=run, kleer=kleer, hubspot=hubspot, full=full)
+    except ApiError as exc:
+        run.hubspot_calls = hubspot.calls
+        sync_run_finish(run=run, status=SyncRun.Status.FAILED, error=str(exc))
+        if isinstance(exc, TransientError):
+            raise
+        return run
+    except catalog.TransformError as exc:
+        sync_run_finish(run=run, status=SyncRun.Status.FAILED, error=str(exc))
+        return run
+    return _finish(run, object_sync, result, hubspot.calls)
+
+
+def _finish(run: SyncRun, object_sync: ObjectSync, result: RunResult, calls: int) -> SyncRun:
+    counts = result.counts[object_sync.object_type]
+    counts.apply_to(run)
+    run.hubspot_calls = calls
+    failed = counts.failed + sum(c.failed for k, c in result.counts.items() if k != object_sync.object_type)
+    status = SyncRun.Status.PARTIAL if failed else SyncRun.Status.SUCCEEDED
+    sync_run_finish(run=run, status=status, error="; ".join(result.notes))
+    for object_type, child in result.counts.items():
+        if object_type != object_sync.object_type:
+            child_run = SyncRun(
+                portal_id=run.portal_id,
+                object_type=object_type,
+                trigger=run.trigger,
+                parent=run,
+                status=SyncRun.Status.PARTIAL if child.failed else SyncRun.Status.SUCCEEDED,
+            )
+            child.apply_to(child_run)
+            child_run.save()
+            sync_run_finish(run=child_run, status=child_run.status)
+    return run
+
+
+def portal_sync_run(
+    *,
+    portal: Portal,
+    object_types: Sequence[str] | None = None,
+    trigger: str = SyncRun.Trigger.COMMAND,
+    full: bool = False,
+) -> list[SyncRun]:
+    """Sync the portal's enabled objects in dependency order (the `sync_portal` command, "Sync all")."""
+    wanted = object_types or RUN_ORDER
+    runs = []
+    for object_type in RUN_ORDER:
+        if object_type not in wanted:
+            continue
+        object_sync = portal.object_syncs.filter(object_type=object_type).first()
+        if object_sync is None:
+            continue
+        try:
+            runs.append(object_sync_run(object_sync_id=object_sync.pk, trigger=trigger, full=full))
+        except TransientError:
+            runs.append(SyncRun.objects.filter(portal=portal, object_type=object_type).latest("started_at"))
+    return runs
+
+
+def object_sync_request_run(*, object_sync: ObjectSync, full: bool = False, actor_label: str = "") -> str:
+    """Queue a run now ("Sync now"): refused with a reason when it cannot run; queued after commit."""
+    from integration.tasks import object_sync_run as task
+
+    blocker = object_sync_blocker(object_sync)
+    if blocker:
+        raise SyncRequestError(blocker[0].upper() + blocker[1:] + ".")
+    trigger = SyncRun.Trigger.FULL if full else SyncRun.Trigger.MANUAL
+    task.delay_on_commit(object_sync.pk, trigger, full)
+    logger.info("sync requested for %s %s by %s", object_sync.portal.hub_id, object_sync.object_type, actor_label)
+    return trigger
+
+
+class SyncRequestError(ValueError):
+    """A sync that cannot be queued; the message is safe to show."""

@@ -1,0 +1,162 @@
+"""The generic sync engine: one portal × object type per run (DESIGN §4).
+
+`object_sync_execute` reads Kleer through the object's reader, writes through `Writer` in batches of 100,
+expands invoice and agreement rows into line items (when Line Items is on), and handles records gone from
+Kleer. All per-object knowledge comes from the catalog; nothing here names a specific field.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+from integration import catalog
+from integration.catalog import transforms
+from integration.clients.hubspot import HubSpotClient
+from integration.clients.kleer import KleerClient, KleerRecord
+from integration.models import ObjectSync, Portal, SyncedRecord, SyncRun
+from integration.services.runs import sync_run_heartbeat
+from integration.sync import readers
+from integration.sync.schema import schema_ensure
+from integration.sync.writer import Counts, Outgoing, Writer, hubspot_key
+
+logger = logging.getLogger("integration.sync")
+BATCH_SIZE = 100
+CHILD_ROWS = {"invoices": transforms.line_items_from_invoice, "agreements": transforms.line_items_from_agreement}
+# The properties that place a deal or a project in a pipeline (hubspot-api.md §5.2, §2.1).
+PIPELINE_PROPERTIES = {"deals": ("pipeline", "dealstage"), "projects": ("hs_pipeline", "hs_pipeline_stage")}
+
+
+@dataclass
+class RunResult:
+    """Counts per object type touched by one run (line items ride along with their parents)."""
+
+    counts: dict[str, Counts] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def _batches(items: Iterator[KleerRecord], size: int = BATCH_SIZE) -> Iterator[list[KleerRecord]]:
+    while batch := list(itertools.islice(items, size)):
+        yield batch
+
+
+def pipeline_properties(object_sync: ObjectSync, hubspot: HubSpotClient) -> dict[str, str]:
+    """Pipeline and stage for targets that need them: the configured ones, else the portal's first."""
+    target = object_sync.spec.target(object_sync.hubspot_object)
+    if not target.needs_pipeline:
+        return {}
+    if not (object_sync.pipeline_id and object_sync.stage_id):
+        pipelines = hubspot.pipelines(object_sync.hubspot_object)
+        if not pipelines or not pipelines[0].get("stages"):
+            raise catalog.TransformError(f"HubSpot has no {object_sync.hubspot_object} pipeline to put records in")
+        first = sorted(pipelines, key=lambda p: p.get("displayOrder", 0))[0]
+        stage = sorted(first["stages"], key=lambda s: s.get("displayOrder", 0))[0]
+        object_sync.pipeline_id, object_sync.stage_id = str(first["id"]), str(stage["id"])
+        ObjectSync.objects.filter(pk=object_sync.pk).update(
+            pipeline_id=object_sync.pipeline_id, stage_id=object_sync.stage_id
+        )
+    pipeline_prop, stage_prop = PIPELINE_PROPERTIES[object_sync.hubspot_object]
+    return {pipeline_prop: object_sync.pipeline_id, stage_prop: object_sync.stage_id}
+
+
+def _writer_for(object_sync: ObjectSync, run: SyncRun, hubspot: HubSpotClient, full: bool) -> Writer:
+    mappings = list(object_sync.mappings.all())
+    schema_ensure(object_sync=object_sync, mappings=mappings, hubspot=hubspot)
+    return Writer(
+        run=run,
+        object_type=object_sync.object_type,
+        hubspot_object=object_sync.hubspot_object,
+        mappings=mappings,
+        hubspot=hubspot,
+        extra_properties=pipeline_properties(object_sync, hubspot),
+        full=full,
+    )
+
+
+def _line_item_writer(portal: Portal, parent: str, run: SyncRun, hubspot: HubSpotClient, full: bool) -> Writer | None:
+    if parent not in CHILD_ROWS:
+        return None
+    child = ObjectSync.objects.filter(portal=portal, object_type="line_items", enabled=True).first()
+    return _writer_for(child, run, hubspot, full) if child else None
+
+
+def object_sync_execute(
+    *, object_sync: ObjectSync, run: SyncRun, kleer: KleerClient, hubspot: HubSpotClient, full: bool = False
+) -> RunResult:
+    """Run the sync of one portal × object type inside `run` (the caller holds the run lock)."""
+    portal = object_sync.portal
+    writer = _writer_for(object_sync, run, hubspot, full)
+    children = _line_item_writer(portal, object_sync.object_type, run, hubspot, full)
+    seen: set[str] = set()
+    for batch in _batches(iter(readers.READERS[object_sync.object_type](kleer, portal))):
+        _process_batch(writer, children, batch, seen)
+        sync_run_heartbeat(run=run)
+    result = RunResult(counts={object_sync.object_type: writer.counts})
+    if children is not None:
+        result.counts["line_items"] = children.counts
+    if object_sync.object_type in readers.COMPLETE_LISTS:
+        result.notes.extend(_handle_gone(writer, seen, portal))
+    if writer.schema_stale:
+        ObjectSync.objects.filter(pk=object_sync.pk).update(schema_checked_at=None)
+    return result
+
+
+def _process_batch(writer: Writer, children: Writer | None, batch: Sequence[KleerRecord], seen: set[str]) -> None:
+    writer.counts.read += len(batch)
+    outgoing: list[Outgoing] = []
+    for record in batch:
+        if readers.is_gone(writer.object_type, record):
+            continue  # soft-deleted in Kleer: handled with the records that vanished
+        seen.add(record.id)
+        if not writer.spec.includes(record.data):
+            writer.counts.skipped += 1
+            continue
+        item = writer.outgoing(record.data)
+        if item is not None:
+            outgoing.append(item)
+    synced = writer.write(outgoing)
+    if children is not None:
+        _write_children(writer, children, [o for o in outgoing if o.kleer_id in synced])
+
+
+def _write_children(parent: Writer, children: Writer, parents: Sequence[Outgoing]) -> None:
+    """Line items of the written parents, associated to their parent record."""
+    items: list[Outgoing] = []
+    for item in parents:
+        try:
+            rows = CHILD_ROWS[parent.object_type](item.record)
+        except catalog.TransformError as exc:
+            parent.fail(item.kleer_id, f"line items: {exc}", "TRANSFORM")
+            continue
+        for row in rows:
+            child = children.outgoing(row, links=[(parent.object_type, item.kleer_id)])
+            if child is not None:
+                items.append(child)
+    children.counts.read += len(items)
+    for start in range(0, len(items), BATCH_SIZE):
+        children.write(items[start : start + BATCH_SIZE])
+
+
+def _handle_gone(writer: Writer, seen: set[str], portal: Portal) -> list[str]:
+    """Records we synced that Kleer no longer lists: mark them `kleer_deleted` (or archive, if opted in)."""
+    stale = SyncedRecord.objects.filter(
+        portal=portal, object_type=writer.object_type, hubspot_object=writer.hubspot_object, deleted_in_kleer=False
+    ).exclude(kleer_id__in=seen)
+    if not seen and stale.exists():
+        # An empty list from Kleer is more likely a glitch than a company that deleted everything.
+        return ["Kleer returned no records; nothing was marked deleted"]
+    gone = list(stale.exclude(hubspot_id=""))
+    for start in range(0, len(gone), BATCH_SIZE):
+        chunk = gone[start : start + BATCH_SIZE]
+        if portal.archive_deleted:
+            writer.hubspot.batch_archive(writer.hubspot_object, [r.hubspot_id for r in chunk])
+        else:
+            keys = [hubspot_key(writer.object_type, writer.hubspot_object, r.kleer_id) for r in chunk]
+            writer.hubspot.batch_upsert(
+                writer.hubspot_object, [(k, {catalog.KLEER_ID_PROPERTY: k, "kleer_deleted": "true"}) for k in keys]
+            )
+        SyncedRecord.objects.filter(pk__in=[r.pk for r in chunk]).update(deleted_in_kleer=True, fingerprint="")
+        writer.counts.deleted += len(chunk)
+    return []

@@ -1,0 +1,80 @@
+"""Ensure a portal's HubSpot schema before writing (DESIGN §4 step 2).
+
+On the target object: the "Kleer" property group, the unique `kleer_id` property every upsert is keyed
+on, `kleer_deleted` for records gone from Kleer, and every custom `kleer_…` property a mapping writes.
+A mapped standard property that does not exist is a configuration error for the whole object, reported
+once instead of failing every record. The check is cached on ObjectSync.schema_checked_at and re-done
+after a mapping changes or HubSpot reports PROPERTY_DOESNT_EXIST. Creating a property that already
+exists answers 409, which counts as success, so two workers ensuring at once both succeed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from django.db.models import Max
+from django.utils import timezone
+
+from integration import catalog
+from integration.clients.errors import PermanentError
+from integration.clients.hubspot import HubSpotClient
+from integration.models import FieldMapping, ObjectSync
+
+KLEER_DELETED = catalog.PropertyDefinition(
+    name="kleer_deleted",
+    label="Deleted in Kleer",
+    type="bool",
+    field_type="booleancheckbox",
+    options=(catalog.Option("true", "Yes"), catalog.Option("false", "No")),
+    description="Set when the Kleer record this record mirrors was deleted.",
+)
+
+
+class SchemaError(PermanentError):
+    """The portal's HubSpot schema cannot hold what the mappings write."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, service="HubSpot", category="SCHEMA")
+
+
+def schema_is_current(object_sync: ObjectSync) -> bool:
+    checked = object_sync.schema_checked_at
+    if checked is None:
+        return False
+    last_change = object_sync.mappings.aggregate(latest=Max("updated_at"))["latest"]
+    return last_change is None or last_change <= checked
+
+
+def _definitions(object_sync: ObjectSync, mappings: Sequence[FieldMapping]) -> list[catalog.PropertyDefinition]:
+    spec = object_sync.spec
+    wanted = [catalog.base.KLEER_ID_DEFINITION, KLEER_DELETED]
+    for mapping in mappings:
+        if catalog.is_custom_property(mapping.hubspot_property):
+            wanted.append(spec.property_definition(mapping.hubspot_property, mapping.kleer_field or None))
+    return wanted
+
+
+def schema_ensure(
+    *, object_sync: ObjectSync, mappings: Sequence[FieldMapping], hubspot: HubSpotClient, force: bool = False
+) -> None:
+    """Create what is missing on the target object; raise SchemaError for what cannot be fixed here."""
+    if not force and schema_is_current(object_sync):
+        return
+    target = object_sync.hubspot_object
+    existing = {p["name"]: p for p in hubspot.properties(target)}
+    group_needed = any(d.name not in existing for d in _definitions(object_sync, mappings))
+    if group_needed:
+        hubspot.property_group_create(target, name=catalog.PROPERTY_GROUP, label=catalog.PROPERTY_GROUP_LABEL)
+    for definition in _definitions(object_sync, mappings):
+        if definition.name not in existing:
+            existing[definition.name] = hubspot.property_create(target, definition.as_payload())
+    if not existing[catalog.KLEER_ID_PROPERTY].get("hasUniqueValue"):
+        raise SchemaError(
+            f"The HubSpot property kleer_id on {target} exists but is not unique; the sync needs it unique "
+            "to upsert without duplicates. Delete it in HubSpot and sync again."
+        )
+    missing = sorted({m.hubspot_property for m in mappings} - set(existing))
+    if missing:
+        raise SchemaError(f"HubSpot {target} has no property {', '.join(missing)}; fix or delete those mappings.")
+    ObjectSync.objects.filter(pk=object_sync.pk).update(schema_checked_at=timezone.now())
+    object_sync.schema_checked_at = timezone.now()

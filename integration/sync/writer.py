@@ -1,0 +1,248 @@
+"""Write one object type's records to HubSpot: transform, fingerprint, upsert, remember, associate.
+
+Used for top-level objects and, with a parent, for the line items of invoices and agreements. Progress is
+committed per acknowledged batch: after HubSpot accepts a batch, the HubSpot ids and fingerprints of
+exactly the accepted records are stored in one transaction, so a crash loses nothing and a re-run re-sends
+only what was not acknowledged (DESIGN §4 steps 4–7).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from integration import catalog
+from integration.clients.hubspot import BatchOutcome, HubSpotClient
+from integration.models import FieldMapping, SyncedRecord, SyncRun
+from integration.services.record_errors import (
+    record_error_upsert,
+    record_errors_resolve,
+    record_errors_waiting,
+)
+
+# invoices, agreements and projects may all sync to deals; kleer_id is unique per HubSpot object, so on a
+# shared target the value names its Kleer type ("invoice-5000") and ids of different types cannot collide.
+SHARED_TARGET_PREFIX = {"invoices": "invoice-", "agreements": "agreement-", "projects": "project-"}
+SHARED_TARGETS = {"deals"}
+
+
+@dataclass
+class Counts:
+    """What one run did to one object type."""
+
+    read: int = 0
+    unchanged: int = 0
+    created: int = 0
+    updated: int = 0
+    failed: int = 0
+    skipped: int = 0
+    deleted: int = 0
+
+    def apply_to(self, run: SyncRun) -> None:
+        for name, value in vars(self).items():
+            setattr(run, name, value)
+
+
+@dataclass
+class Outgoing:
+    """One record ready for HubSpot: its key, properties and the Kleer records it links to."""
+
+    kleer_id: str
+    key: str
+    properties: dict[str, str]
+    links: list[tuple[str, str]]
+    fingerprint: str
+    record: Mapping[str, Any] = field(repr=False, default_factory=dict)
+
+
+def fingerprint_of(value: Any) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def hubspot_key(object_type: str, hubspot_object: str, kleer_id: str) -> str:
+    if hubspot_object in SHARED_TARGETS and object_type in SHARED_TARGET_PREFIX:
+        return f"{SHARED_TARGET_PREFIX[object_type]}{kleer_id}"
+    return kleer_id
+
+
+@dataclass
+class Writer:
+    """Writes records of one object type to one HubSpot object for one portal, inside one SyncRun."""
+
+    run: SyncRun
+    object_type: str
+    hubspot_object: str
+    mappings: Sequence[FieldMapping]
+    hubspot: HubSpotClient
+    extra_properties: Mapping[str, str] = field(default_factory=dict)
+    full: bool = False
+    counts: Counts = field(default_factory=Counts)
+    schema_stale: bool = False
+
+    @property
+    def spec(self) -> catalog.ObjectSpec:
+        return catalog.get(self.object_type)
+
+    # -- transform ------------------------------------------------------------------------------------
+
+    def outgoing(self, record: Mapping[str, Any], *, links: Iterable[tuple[str, str]] = ()) -> Outgoing | None:
+        """Transform one Kleer record; a record that cannot be transformed becomes a RecordError."""
+        kleer_id = self.spec.kleer_id(record) or ""
+        try:
+            properties = self.spec.properties_for(record, self.mappings, self.hubspot_object)
+        except catalog.TransformError as exc:
+            self.fail(kleer_id, str(exc), "TRANSFORM", payload={"kleer_id": kleer_id})
+            return None
+        key = hubspot_key(self.object_type, self.hubspot_object, kleer_id)
+        properties.update(self.extra_properties)
+        properties[catalog.KLEER_ID_PROPERTY] = key
+        properties["kleer_deleted"] = "false"
+        all_links = [*self._links(record), *links]
+        return Outgoing(kleer_id, key, properties, all_links, fingerprint_of(properties), record)
+
+    def _links(self, record: Mapping[str, Any]) -> list[tuple[str, str]]:
+        found = []
+        for association in self.spec.associations:
+            other = self.spec.field(association.field).to_hubspot(self.spec.field(association.field).extract(record))
+            if other:
+                found.append((association.to_object, other))
+        return found
+
+    def fail(self, kleer_id: str, message: str, category: str, *, payload: dict | None = None) -> None:
+        self.counts.failed += 1
+        record_error_upsert(
+            run=self.run,
+            object_type=self.object_type,
+            kleer_id=kleer_id or "?",
+            message=message,
+            category=category,
+            payload=payload,
+        )
+
+    # -- write ----------------------------------------------------------------------------------------
+
+    def write(self, batch: Sequence[Outgoing]) -> dict[str, SyncedRecord]:
+        """Upsert what changed in `batch`, associate, and return the SyncedRecords of the batch by Kleer id."""
+        portal_id = self.run.portal_id
+        ids = [o.kleer_id for o in batch]
+        waiting = record_errors_waiting(portal_id=portal_id, object_type=self.object_type, kleer_ids=ids)
+        known = {
+            r.kleer_id: r
+            for r in SyncedRecord.objects.filter(portal_id=portal_id, object_type=self.object_type, kleer_id__in=ids)
+        }
+        changed = []
+        for item in batch:
+            if item.kleer_id in waiting:
+                self.counts.skipped += 1
+            elif self._unchanged(item, known.get(item.kleer_id)):
+                self.counts.unchanged += 1
+            else:
+                changed.append(item)
+        if changed:
+            outcome = self.hubspot.batch_upsert(self.hubspot_object, [(o.key, o.properties) for o in changed])
+            known.update(self._remember(changed, outcome))
+        self._associate([o for o in batch if o.kleer_id not in waiting], known)
+        return known
+
+    def _unchanged(self, item: Outgoing, known: SyncedRecord | None) -> bool:
+        return (
+            not self.full
+            and known is not None
+            and bool(known.hubspot_id)
+            and known.hubspot_object == self.hubspot_object
+            and known.fingerprint == item.fingerprint
+        )
+
+    def _remember(self, changed: Sequence[Outgoing], outcome: BatchOutcome) -> dict[str, SyncedRecord]:
+        by_key = {o.key: o for o in changed}
+        now = timezone.now()
+        rows = []
+        for written in outcome.written:
+            item = by_key.get(written.key)
+            if item is None:
+                continue
+            self.counts.created += written.new
+            self.counts.updated += not written.new
+            rows.append(
+                SyncedRecord(
+                    portal_id=self.run.portal_id,
+                    object_type=self.object_type,
+                    kleer_id=item.kleer_id,
+                    hubspot_object=self.hubspot_object,
+                    hubspot_id=written.hubspot_id,
+                    fingerprint=item.fingerprint,
+                    deleted_in_kleer=False,
+                    last_synced_at=now,
+                )
+            )
+        with transaction.atomic():
+            SyncedRecord.objects.bulk_create(
+                rows,
+                update_conflicts=True,
+                unique_fields=["portal", "object_type", "kleer_id"],
+                update_fields=["hubspot_object", "hubspot_id", "fingerprint", "deleted_in_kleer", "last_synced_at"],
+            )
+            record_errors_resolve(
+                portal_id=self.run.portal_id, object_type=self.object_type, kleer_ids=[r.kleer_id for r in rows]
+            )
+        for failed in outcome.failed:
+            item = by_key.get(failed.key)
+            if failed.category == "VALIDATION_ERROR" and "PROPERTY_DOESNT_EXIST" in failed.message:
+                self.schema_stale = True
+            self.fail(
+                item.kleer_id if item else failed.key,
+                failed.message,
+                failed.category,
+                payload=_excerpt(item.properties if item else {}),
+            )
+        return {r.kleer_id: r for r in rows}
+
+    # -- associations ---------------------------------------------------------------------------------
+
+    def _associate(self, batch: Sequence[Outgoing], known: dict[str, SyncedRecord]) -> None:
+        """Create the associations whose targets exist in HubSpot and changed since the last run."""
+        targets = self._resolve_links(batch)
+        pending: dict[tuple[str, int], list[tuple[str, str]]] = {}
+        updates = []
+        for item in batch:
+            record = known.get(item.kleer_id)
+            if record is None or not record.hubspot_id:
+                continue
+            edges = sorted(targets[link] for link in item.links if link in targets)
+            print_ = fingerprint_of(edges) if edges else ""
+            if print_ == record.associations_fingerprint and not self.full:
+                continue
+            for to_object, to_id in edges:
+                type_id = catalog.association_type_id(self.hubspot_object, to_object)
+                pending.setdefault((to_object, type_id), []).append((record.hubspot_id, to_id))
+            record.associations_fingerprint = print_
+            updates.append(record)
+        for (to_object, type_id), pairs in pending.items():
+            self.hubspot.associate_batch(self.hubspot_object, to_object, pairs, type_id=type_id)
+        SyncedRecord.objects.bulk_update(updates, ["associations_fingerprint"])
+
+    def _resolve_links(self, batch: Sequence[Outgoing]) -> dict[tuple[str, str], tuple[str, str]]:
+        """(object type, Kleer id) → (HubSpot object, HubSpot id) for every link target already synced."""
+        wanted: dict[str, set[str]] = {}
+        for item in batch:
+            for object_type, kleer_id in item.links:
+                wanted.setdefault(object_type, set()).add(kleer_id)
+        resolved = {}
+        for object_type, kleer_ids in wanted.items():
+            rows = SyncedRecord.objects.filter(
+                portal_id=self.run.portal_id, object_type=object_type, kleer_id__in=kleer_ids
+            ).exclude(hubspot_id="")
+            for row in rows.values_list("kleer_id", "hubspot_object", "hubspot_id"):
+                resolved[(object_type, row[0])] = (row[1], row[2])
+        return resolved
+
+
+def _excerpt(properties: Mapping[str, str]) -> dict[str, str]:
+    """A short, secret-free excerpt of what we sent (values truncated)."""
+    return {k: (v[:80] if isinstance(v, str) else v) for k, v in list(properties.items())[:20]}

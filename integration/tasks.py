@@ -1,0 +1,37 @@
+"""Celery entry points: thin, idempotent, take ids, call one service, own the retry policy."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from django.conf import settings
+
+from integration.clients.errors import RescheduleError, TransientError
+from integration.models import SyncRun
+from integration.services import housekeeping, sync
+
+logger = logging.getLogger("integration.tasks")
+
+MAX_RETRIES = 3
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=MAX_RETRIES, ignore_result=True)
+def object_sync_run(self, object_sync_id: int, trigger: str = SyncRun.Trigger.SCHEDULE, full: bool = False) -> None:
+    """Sync one portal × object type. Safe to run twice: the run lock skips a duplicate, fingerprints make a
+    re-run cheap, and upserts on kleer_id never duplicate a record. Late acks: a worker killed mid-run leaves
+    the message on the broker, and the stale run lock is taken over by the retry."""
+    try:
+        sync.object_sync_run(object_sync_id=object_sync_id, trigger=trigger, full=full)
+    except RescheduleError as exc:
+        raise self.retry(exc=exc, countdown=int(exc.retry_after or 600), max_retries=MAX_RETRIES + 1) from exc
+    except TransientError as exc:
+        countdown = int(exc.retry_after or 60 * 2**self.request.retries)
+        raise self.retry(exc=exc, countdown=countdown) from exc
+
+
+@shared_task(ignore_result=True)
+def housekeeping_prune() -> None:
+    """Prune sync history past SYNC_RUN_RETENTION_DAYS (code-owned: daily from CELERY_BEAT_SCHEDULE)."""
+    result = housekeeping.sync_history_prune(days=settings.SYNC_RUN_RETENTION_DAYS)
+    logger.info("pruned %s sync runs and %s resolved record errors", result.sync_runs, result.record_errors)

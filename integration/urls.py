@@ -1,0 +1,37 @@
+"""Customer-facing URLs: the install flow and the settings page.
+
+Every settings URL carries the portal's hub id; `portal_access_required` checks it against the session (or a
+staff login), so the same URLs serve customers inside HubSpot and support staff.
+"""
+
+from django.urls import include, path
+
+from integration.views import install, launch, settings_general, settings_mappings, settings_objects
+
+app_name = "integration"
+
+object_patterns = [
+    path("", settings_objects.object_tab, name="object_tab"),
+    path("toggle", settings_objects.toggle, name="object_toggle"),
+    path("target", settings_objects.target, name="object_target"),
+    path("pipeline", settings_objects.pipeline, name="object_pipeline"),
+    path("sync", settings_objects.sync_now, name="object_sync_now"),
+    path("mappings/new", settings_mappings.mapping_form, name="mapping_add"),
+    path("mappings/<int:mapping_id>/", settings_mappings.mapping_form, name="mapping_edit"),
+    path("mappings/<int:mapping_id>/delete", settings_mappings.mapping_delete_view, name="mapping_delete"),
+]
+
+settings_patterns = [
+    path("", settings_general.general, name="settings"),
+    path("credentials", settings_general.credentials, name="settings_credentials"),
+    path("sync-configuration", settings_general.sync_config, name="settings_sync_config"),
+    path("<slug:object_type>/", include(object_patterns)),
+]
+
+urlpatterns = [
+    path("hubspot/install", install.install, name="install"),
+    path("hubspot/oauth/callback", install.oauth_callback, name="oauth_callback"),
+    path("hubspot/launch", launch.launch, name="launch"),
+    path("settings/", launch.settings_home, name="settings_home"),
+    path("portals/<int:hub_id>/settings/", include(settings_patterns)),
+]

@@ -1,0 +1,103 @@
+"""The General Configuration tab: HubSpot connection, Kleer credentials, sync configuration."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.portal_session import PortalAccess, portal_access_required
+from integration.forms import CredentialsForm, SyncConfigForm
+from integration.models import HubSpotInstallation, KleerCredentials
+from integration.services.credentials import CredentialsError, credentials_save
+from integration.services.portal_settings import PortalSettingsError, portal_sync_settings_save
+from integration.views.settings_common import GENERAL_TAB, page_context, settings_url
+
+TEMPLATE = "integration/settings/general.html"
+
+
+def _credentials(access: PortalAccess) -> KleerCredentials | None:
+    return KleerCredentials.objects.filter(portal=access.portal).first()
+
+
+def _context(
+    access: PortalAccess,
+    *,
+    credentials_form: CredentialsForm | None = None,
+    sync_form: SyncConfigForm | None = None,
+) -> dict[str, Any]:
+    portal = access.portal
+    credentials = _credentials(access)
+    installation = HubSpotInstallation.objects.filter(portal=portal).first()
+    connected = installation is not None and installation.status == HubSpotInstallation.Status.CONNECTED
+    if credentials_form is None:
+        initial = {"company_id": credentials.company_id} if credentials else {}
+        credentials_form = CredentialsForm(initial=initial, masked_key=credentials.masked_key if credentials else "")
+    if sync_form is None:
+        sync_form = SyncConfigForm(
+            initial={
+                "invoice_history_months": portal.invoice_history_months,
+                "archive_deleted": portal.archive_deleted,
+            }
+        )
+    return page_context(
+        access,
+        GENERAL_TAB,
+        installation=installation,
+        connected=connected,
+        credentials=credentials,
+        credentials_form=credentials_form,
+        sync_form=sync_form,
+        reconnect_url=reverse("integration:install"),
+    )
+
+
+@never_cache
+@portal_access_required
+@require_GET
+def general(request: HttpRequest, access: PortalAccess) -> HttpResponse:
+    """The General Configuration tab (the settings page's first tab)."""
+    return render(request, TEMPLATE, _context(access))
+
+
+@portal_access_required
+@require_POST
+def credentials(request: HttpRequest, access: PortalAccess) -> HttpResponse:
+    """Save the Kleer credentials after Kleer accepted them; a refused key changes nothing."""
+    current = _credentials(access)
+    form = CredentialsForm(request.POST, masked_key=current.masked_key if current else "")
+    if form.is_valid():
+        try:
+            credentials_save(
+                portal=access.portal,
+                company_id=form.cleaned_data["company_id"],
+                api_key=form.cleaned_data["api_key"] or None,
+                actor=access.actor,
+            )
+        except CredentialsError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, "Kleer credentials saved: Kleer accepted the key.")
+            return HttpResponseRedirect(f"{settings_url(access)}#kleer")
+    return render(request, TEMPLATE, _context(access, credentials_form=form))
+
+
+@portal_access_required
+@require_POST
+def sync_config(request: HttpRequest, access: PortalAccess) -> HttpResponse:
+    """Save the invoice history window and the archive-deleted opt-in."""
+    form = SyncConfigForm(request.POST)
+    if form.is_valid():
+        try:
+            portal_sync_settings_save(portal=access.portal, actor=access.actor, **form.cleaned_data)
+        except PortalSettingsError as exc:
+            form.add_error("invoice_history_months", str(exc))
+        else:
+            messages.success(request, "Sync configuration saved.")
+            return HttpResponseRedirect(f"{settings_url(access)}#sync-config")
+    return render(request, TEMPLATE, _context(access, sync_form=form))

@@ -1,0 +1,136 @@
+"""Adding, editing and deleting field mappings, and creating HubSpot properties for them.
+
+One view adds and edits (healthchecks' webhook_form pattern). It is a page of its own, so it works without
+JavaScript; settings.js loads the same view into a <dialog> (the `X-Dialog` header asks for the form alone).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
+
+from accounts.portal_session import PortalAccess, portal_access_required
+from integration.clients.errors import ApiError
+from integration.forms import MappingForm
+from integration.models import FieldMapping, HubSpotInstallation, ObjectSync
+from integration.services.hubspot_properties import hubspot_properties, hubspot_property_create
+from integration.services.mappings import MappingError, mapping_delete, mapping_save
+from integration.views.settings_common import done, is_dialog, object_sync_for, page_context, settings_url
+
+
+def _properties(object_sync: ObjectSync, *, refresh: bool = False) -> tuple[list[dict[str, Any]] | None, str]:
+    """The portal's properties for the dropdown (cached by the service), or None and the reason."""
+    installation = HubSpotInstallation.objects.filter(portal=object_sync.portal).first()
+    if installation is None or installation.status != HubSpotInstallation.Status.CONNECTED:
+        return None, "HubSpot is disconnected, so its properties cannot be listed; type the internal name."
+    try:
+        return hubspot_properties(object_sync=object_sync, refresh=refresh), ""
+    except ApiError as exc:
+        return None, f"Could not read the properties from HubSpot ({exc.message}); type the internal name."
+
+
+def _render(request: HttpRequest, access: PortalAccess, object_sync: ObjectSync, **extra: Any) -> HttpResponse:
+    template = "_mapping_form.html" if is_dialog(request) else "mapping_form.html"
+    context = page_context(access, object_sync.object_type, spec=object_sync.spec, object_sync=object_sync, **extra)
+    return render(request, f"integration/settings/{template}", context)
+
+
+def _initial(mapping: FieldMapping | None) -> dict[str, str]:
+    if mapping is None:
+        return {}
+    return {
+        "kleer_field": mapping.kleer_field,
+        "hubspot_property": mapping.hubspot_property,
+        "default_value": mapping.default_value,
+    }
+
+
+@never_cache
+@portal_access_required
+@require_http_methods(["GET", "POST"])
+def mapping_form(
+    request: HttpRequest, access: PortalAccess, object_type: str, mapping_id: int | None = None
+) -> HttpResponse:
+    """Add (no `mapping_id`) or edit a mapping. Buttons: save, refresh the property list, create a property."""
+    object_sync = object_sync_for(access, object_type)
+    mapping = get_object_or_404(FieldMapping, pk=mapping_id, object_sync=object_sync) if mapping_id else None
+    action = request.POST.get("action", "save") if request.method == "POST" else ""
+    properties, properties_error = _properties(object_sync, refresh=action == "refresh")
+    current = mapping.hubspot_property if mapping else ""
+    kwargs = {"spec": object_sync.spec, "properties": properties, "current_property": current}
+    extra: dict[str, Any] = {"mapping": mapping, "properties_error": properties_error}
+    if action == "save":
+        form = MappingForm(request.POST, **kwargs)
+        if form.is_valid():
+            try:
+                mapping_save(
+                    object_sync=object_sync,
+                    mapping=mapping,
+                    actor=access.actor,
+                    kleer_field=form.cleaned_data["kleer_field"],
+                    hubspot_property=form.cleaned_data["hubspot_property"],
+                    default_value=form.cleaned_data["default_value"],
+                )
+            except MappingError as exc:
+                form.add_error(None, str(exc))
+            else:
+                messages.success(request, f"Mapping to {form.cleaned_data['hubspot_property']} saved.")
+                return done(request, f"{settings_url(access, object_type)}#mappings")
+    elif action == "create_property":
+        form, extra["created"], extra["create_error"] = _create_property(request, access, object_sync, kwargs)
+    elif action == "refresh":
+        form = MappingForm(initial=_posted(request), **kwargs)
+        extra["refreshed"] = properties is not None
+    else:
+        form = MappingForm(initial=_initial(mapping), **kwargs)
+    return _render(request, access, object_sync, form=form, **extra)
+
+
+def _posted(request: HttpRequest) -> dict[str, str]:
+    return {name: request.POST.get(name, "") for name in ("kleer_field", "hubspot_property", "default_value")}
+
+
+def _create_property(
+    request: HttpRequest, access: PortalAccess, object_sync: ObjectSync, kwargs: dict[str, Any]
+) -> tuple[MappingForm, str, str]:
+    """Create the property in HubSpot and select it; (form, created name, error message)."""
+    posted = MappingForm(request.POST, **kwargs)
+    try:
+        label, name, kleer_field = posted.new_property()
+        hubspot_property_create(
+            object_sync=object_sync, name=name, label=label, kleer_field=kleer_field, actor=access.actor
+        )
+    except (forms.ValidationError, MappingError) as exc:
+        message = exc.messages[0] if isinstance(exc, forms.ValidationError) else str(exc)
+        return MappingForm(initial=_posted(request), **kwargs), "", message
+    except ApiError as exc:
+        return MappingForm(initial=_posted(request), **kwargs), "", f"HubSpot did not create it: {exc.message}"
+    properties, _ = _properties(object_sync)
+    refreshed = {**kwargs, "properties": properties, "current_property": name}
+    return MappingForm(initial={**_posted(request), "hubspot_property": name}, **refreshed), name, ""
+
+
+@never_cache
+@portal_access_required
+@require_http_methods(["GET", "POST"])
+def mapping_delete_view(request: HttpRequest, access: PortalAccess, object_type: str, mapping_id: int) -> HttpResponse:
+    """Ask, then delete a mapping (a required field's only mapping stays while the sync is on)."""
+    object_sync = object_sync_for(access, object_type)
+    mapping = get_object_or_404(FieldMapping, pk=mapping_id, object_sync=object_sync)
+    if request.method == "POST":
+        try:
+            mapping_delete(mapping=mapping, actor=access.actor)
+        except MappingError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, f"Mapping to {mapping.hubspot_property} deleted.")
+        return done(request, f"{settings_url(access, object_type)}#mappings")
+    template = "_mapping_delete.html" if is_dialog(request) else "mapping_delete.html"
+    context = page_context(access, object_type, spec=object_sync.spec, object_sync=object_sync, mapping=mapping)
+    return render(request, f"integration/settings/{template}", context)

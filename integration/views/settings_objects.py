@@ -1,0 +1,202 @@
+"""An object tab (Clients … Projects): toggle, HubSpot object type, pipeline, mappings table, sync status."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.portal_session import PortalAccess, portal_access_required
+from integration.clients.errors import ApiError
+from integration.clients.hubspot import HubSpotClient
+from integration.forms import PipelineForm, TargetForm
+from integration.models import HubSpotInstallation, ObjectSync, RecordError, SyncRun
+from integration.services.object_syncs import (
+    ObjectSyncError,
+    enable_blockers,
+    object_sync_set_enabled,
+    object_sync_set_pipeline,
+    object_sync_set_target,
+    synced_count,
+)
+from integration.services.sync import SyncRequestError, object_sync_request_run
+from integration.views.settings_common import is_one_way, object_sync_for, page_context, pro_locked, settings_url
+
+RECENT_ERRORS = 10
+
+
+def _mapping_rows(object_sync: ObjectSync) -> list[dict[str, Any]]:
+    spec = object_sync.spec
+    rows = []
+    for mapping in object_sync.mappings.all():
+        known = bool(mapping.kleer_field) and spec.has_field(mapping.kleer_field)
+        rows.append(
+            {
+                "mapping": mapping,
+                "kleer_display": spec.field(mapping.kleer_field).display if known else mapping.kleer_field or "None",
+                "one_way": is_one_way(spec, object_sync.hubspot_object, mapping.hubspot_property),
+            }
+        )
+    return rows
+
+
+def _next_run(object_sync: ObjectSync) -> dt.datetime | None:
+    """When beat will start the next run: its last start (or our last run) plus the interval; None if unknown."""
+    task = object_sync.periodic_task
+    if task is None or not task.enabled or task.interval is None:
+        return None
+    base = task.last_run_at or object_sync.last_run_at
+    if base is None:
+        return None  # never ran: beat starts it on its next tick
+    every = dt.timedelta(**{task.interval.period: task.interval.every})
+    return max(base + every, timezone.now())
+
+
+def _status(object_sync: ObjectSync) -> dict[str, Any]:
+    runs = SyncRun.objects.filter(portal_id=object_sync.portal_id, object_type=object_sync.object_type)
+    errors = RecordError.objects.filter(
+        portal_id=object_sync.portal_id,
+        object_type=object_sync.object_type,
+        status__in=[RecordError.Status.OPEN, RecordError.Status.PARKED],
+    )
+    return {
+        "last_run": runs.order_by("-started_at").first(),
+        "next_run": _next_run(object_sync),
+        "errors": list(errors.order_by("-last_seen_at")[:RECENT_ERRORS]),
+        "error_count": errors.count(),
+        "synced_count": synced_count(object_sync),
+        "synced_with": [s.title() for s in object_sync.spec.synced_with],
+    }
+
+
+def _pipelines(object_sync: ObjectSync) -> tuple[list[dict[str, Any]], str]:
+    """The portal's pipelines of the target object, or an explanation why they could not be read."""
+    installation = HubSpotInstallation.objects.filter(portal=object_sync.portal).first()
+    if installation is None or installation.status != HubSpotInstallation.Status.CONNECTED:
+        return [], "Reconnect HubSpot to choose a pipeline."
+    try:
+        return HubSpotClient(installation=installation, allow_sleep=False).pipelines(object_sync.hubspot_object), ""
+    except ApiError as exc:
+        return [], f"Could not read the pipelines from HubSpot ({exc.message})."
+
+
+def _context(access: PortalAccess, object_sync: ObjectSync, **extra: Any) -> dict[str, Any]:
+    spec = object_sync.spec
+    target = spec.target(object_sync.hubspot_object)
+    context = page_context(
+        access,
+        spec.key,
+        spec=spec,
+        object_sync=object_sync,
+        target=target,
+        pro_locked=pro_locked(spec, access),
+        blockers=[] if object_sync.enabled else enable_blockers(object_sync),
+        rows=_mapping_rows(object_sync),
+        target_form=TargetForm(initial={"hubspot_object": object_sync.hubspot_object}, spec=spec),
+        status=_status(object_sync),
+        **extra,
+    )
+    if target.needs_pipeline and "pipeline_form" not in extra:
+        pipelines, error = _pipelines(object_sync)
+        initial = {"pipeline_id": object_sync.pipeline_id, "stage_id": object_sync.stage_id}
+        context["pipeline_form"] = PipelineForm(initial=initial, pipelines=pipelines)
+        context["pipeline_error"] = error
+    return context
+
+
+@never_cache
+@portal_access_required
+@require_GET
+def object_tab(request: HttpRequest, access: PortalAccess, object_type: str) -> HttpResponse:
+    """One object type's tab."""
+    object_sync = object_sync_for(access, object_type)
+    return render(request, "integration/settings/object.html", _context(access, object_sync))
+
+
+@portal_access_required
+@require_POST
+def toggle(request: HttpRequest, access: PortalAccess, object_type: str) -> HttpResponse:
+    """Switch the object type ON or OFF; a refused ON shows the service's reasons and changes nothing."""
+    object_sync = object_sync_for(access, object_type)
+    enabled = request.POST.get("enabled") == "1"
+    try:
+        object_sync_set_enabled(object_sync=object_sync, enabled=enabled, actor=access.actor)
+    except ObjectSyncError as exc:
+        messages.error(request, f"{object_sync.spec.label} sync was not switched on. {exc}")
+    else:
+        messages.success(request, f"{object_sync.spec.label} sync is {'ON' if enabled else 'OFF'}.")
+    return HttpResponseRedirect(settings_url(access, object_type))
+
+
+@never_cache
+@portal_access_required
+@require_http_methods(["GET", "POST"])
+def target(request: HttpRequest, access: PortalAccess, object_type: str) -> HttpResponse:
+    """Change the HubSpot object type: GET explains the consequences, POST with `confirm` applies them."""
+    object_sync = object_sync_for(access, object_type)
+    spec = object_sync.spec
+    form = TargetForm(request.POST if request.method == "POST" else request.GET, spec=spec)
+    if not form.is_valid():
+        messages.error(request, f"{spec.label} can sync to {', '.join(t.label for t in spec.targets)} only.")
+        return HttpResponseRedirect(settings_url(access, object_type))
+    new = form.cleaned_data["hubspot_object"]
+    if new == object_sync.hubspot_object:
+        return HttpResponseRedirect(settings_url(access, object_type))
+    if request.method == "POST" and request.POST.get("confirm") == "yes":
+        try:
+            object_sync_set_target(object_sync=object_sync, hubspot_object=new, actor=access.actor)
+        except ObjectSyncError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, f"{spec.label} now sync to HubSpot {spec.target(new).label}.")
+        return HttpResponseRedirect(settings_url(access, object_type))
+    context = page_context(
+        access,
+        spec.key,
+        spec=spec,
+        object_sync=object_sync,
+        current=spec.target(object_sync.hubspot_object),
+        new=spec.target(new),
+        mapping_count=object_sync.mappings.count(),
+        synced_count=synced_count(object_sync),
+    )
+    return render(request, "integration/settings/target_confirm.html", context)
+
+
+@portal_access_required
+@require_POST
+def pipeline(request: HttpRequest, access: PortalAccess, object_type: str) -> HttpResponse:
+    """Save the pipeline and stage new deals or projects are created in."""
+    object_sync = object_sync_for(access, object_type)
+    pipelines, error = _pipelines(object_sync)
+    form = PipelineForm(request.POST, pipelines=pipelines)
+    if form.is_valid():
+        try:
+            object_sync_set_pipeline(object_sync=object_sync, actor=access.actor, **form.cleaned_data)
+        except ObjectSyncError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, "Pipeline and stage saved.")
+            return HttpResponseRedirect(settings_url(access, object_type))
+    extra = {"pipeline_form": form, "pipeline_error": error}
+    return render(request, "integration/settings/object.html", _context(access, object_sync, **extra))
+
+
+@portal_access_required
+@require_POST
+def sync_now(request: HttpRequest, access: PortalAccess, object_type: str) -> HttpResponse:
+    """Queue a run now; refused (with the reason) when the object cannot sync."""
+    object_sync = object_sync_for(access, object_type)
+    try:
+        object_sync_request_run(object_sync=object_sync, actor_label=access.actor.label)
+    except SyncRequestError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"{object_sync.spec.label} sync started. Refresh this page to follow it.")
+    return HttpResponseRedirect(f"{settings_url(access, object_type)}#sync-status")

@@ -1,0 +1,98 @@
+"""The fake HubSpot's clock: real time plus an offset kept in the database, or a frozen instant.
+
+Token expiry (30 minutes), authorization-code expiry (5 minutes) and the rate-limit windows all read this clock,
+so a test can expire a token or slide a window by moving the clock instead of sleeping. It lives in the database
+because the server that reads it may run in another thread or process than the test that moves it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from sandbox.hubspot.models import FakeClock, RateHit
+
+CLOCK_PK = 1
+
+
+def now() -> datetime:
+    """The fake's current time (aware, UTC)."""
+    row = FakeClock.objects.filter(pk=CLOCK_PK).values_list("offset_seconds", "frozen_at").first()
+    real = timezone.now()
+    if row is None:
+        return real
+    offset, frozen_at = row
+    if frozen_at is not None:
+        return frozen_at
+    return real + timedelta(seconds=offset)
+
+
+def advance(seconds: float) -> datetime:
+    """Move the clock forward (never backward: windows and expiries would then run in reverse)."""
+    if seconds < 0:
+        raise ValueError("the clock only moves forward; use reset() to return to real time")
+    with transaction.atomic():
+        row = _locked_row()
+        if row.frozen_at is not None:
+            row.frozen_at += timedelta(seconds=seconds)
+        else:
+            row.offset_seconds += seconds
+        row.save()
+    return now()
+
+
+def freeze() -> datetime:
+    """Stop the clock at the current fake time; only `advance` moves it until `unfreeze`."""
+    with transaction.atomic():
+        row = _locked_row()
+        if row.frozen_at is None:
+            row.frozen_at = timezone.now() + timedelta(seconds=row.offset_seconds)
+            row.save()
+    return now()
+
+
+def unfreeze() -> datetime:
+    """Let the clock run again from where it stands (the frozen instant becomes an offset)."""
+    with transaction.atomic():
+        row = _locked_row()
+        if row.frozen_at is not None:
+            row.offset_seconds = (row.frozen_at - timezone.now()).total_seconds()
+            row.frozen_at = None
+            row.save()
+    return now()
+
+
+def reset() -> datetime:
+    """Back to real time. Rate-window hits stamped in the (fake) future are dropped with it."""
+    with transaction.atomic():
+        FakeClock.objects.filter(pk=CLOCK_PK).delete()
+        RateHit.objects.all().delete()
+    return now()
+
+
+def describe() -> dict[str, object]:
+    """The clock's state for the control endpoint."""
+    row = FakeClock.objects.filter(pk=CLOCK_PK).first()
+    return {
+        "now": iso(now()),
+        "offset_seconds": row.offset_seconds if row else 0.0,
+        "frozen": bool(row and row.frozen_at is not None),
+    }
+
+
+def iso(value: datetime) -> str:
+    """HubSpot's timestamp format: ISO-8601 UTC with milliseconds and `Z` ("2026-03-10T23:04:41.164Z")."""
+    value = value.astimezone(UTC)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+def to_ms(value: datetime) -> int:
+    """Milliseconds since the epoch (HubSpot's `expiresAt`, `occurredAt`)."""
+    return int(value.timestamp() * 1000)
+
+
+def _locked_row() -> FakeClock:
+    FakeClock.objects.get_or_create(pk=CLOCK_PK)
+    return FakeClock.objects.select_for_update().get(pk=CLOCK_PK)

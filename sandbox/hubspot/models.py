@@ -1,0 +1,177 @@
+"""Models of the fake HubSpot's platform half: accounts, OAuth, rate limits, faults, request log, clock.
+
+State lives in the database so that web and worker processes (and the product's test workers) share it.
+CRM data (objects, properties, associations, pipelines) lives in `sandbox.hubspot_crm`, keyed by hub_id.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+def default_features() -> dict[str, bool]:
+    """A new portal's features: projects and payments on, custom objects (Enterprise only) off."""
+    return {"projects": True, "payments": True, "custom_objects": False}
+
+
+class Portal(models.Model):
+    """A fake HubSpot account (hub), with the knobs tests turn: features, rate limits, install state."""
+
+    hub_id = models.BigIntegerField(unique=True)
+    hub_domain = models.CharField(max_length=200)
+    time_zone = models.CharField(max_length=60, default="Europe/Stockholm")
+    company_currency = models.CharField(max_length=3, default="SEK")
+    additional_currencies = models.JSONField(default=list)
+    # STANDARD | DEVELOPER_TEST | SANDBOX | APP_DEVELOPER (account-info PortalInformationResponse).
+    account_type = models.CharField(max_length=20, default="STANDARD")
+    # The hublet: "na1" or "eu1"; drives uiDomain, dataHostingLocation and the refresh-token prefix.
+    data_hosting_location = models.CharField(max_length=10, default="eu1")
+    features = models.JSONField(default=default_features)
+    installed = models.BooleanField(default=True)
+    # None means the module constants in `sandbox.hubspot.ratelimit` (110 per 10 s, 5 per s for search).
+    rate_limit_max = models.PositiveIntegerField(null=True, blank=True)
+    search_rate_limit_max = models.PositiveIntegerField(null=True, blank=True)
+    # HubSpot does not document Retry-After on a 429; tests switch it on per portal.
+    retry_after_on_429 = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"hub {self.hub_id}"
+
+    @property
+    def ui_domain(self) -> str:
+        """`app.hubspot.com` for na1, `app-eu1.hubspot.com` for eu1 (account-info `uiDomain`)."""
+        if self.data_hosting_location == "na1":
+            return "app.hubspot.com"
+        return f"app-{self.data_hosting_location}.hubspot.com"
+
+
+class RefreshToken(models.Model):
+    """A refresh token: long-lived, tied to the portal, the app and the installing user."""
+
+    portal = models.ForeignKey(Portal, on_delete=models.CASCADE, related_name="refresh_tokens")
+    token = models.CharField(max_length=100, unique=True)
+    scopes = models.JSONField(default=list)
+    user_id = models.BigIntegerField(default=1)
+    user_email = models.EmailField(default="admin@example.com")
+    revoked = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"refresh token for hub {self.portal.hub_id}"
+
+
+class AccessToken(models.Model):
+    """An OAuth access token (30 minutes) and the refresh token it came from."""
+
+    portal = models.ForeignKey(Portal, on_delete=models.CASCADE, related_name="access_tokens")
+    # Real tokens are ~300 characters and HubSpot says to allow 512; the fake issues long ones on purpose.
+    token = models.CharField(max_length=600, unique=True)
+    refresh_token = models.CharField(max_length=100, db_index=True)
+    scopes = models.JSONField(default=list)
+    user_id = models.BigIntegerField(default=1)
+    user_email = models.EmailField(default="admin@example.com")
+    expires_at = models.DateTimeField()
+    revoked = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"token for hub {self.portal.hub_id}"
+
+    @property
+    def expired(self) -> bool:
+        """Expired by the fake clock (`sandbox.hubspot.clock`), which tests can move forward."""
+        from sandbox.hubspot import clock
+
+        return self.expires_at <= clock.now()
+
+
+class AuthorizationCode(models.Model):
+    """A code from the consent page: single use, 5 minutes, bound to the redirect URI, client and portal."""
+
+    code = models.CharField(max_length=100, unique=True)
+    portal = models.ForeignKey(Portal, on_delete=models.CASCADE, related_name="authorization_codes")
+    client_id = models.CharField(max_length=200)
+    redirect_uri = models.TextField()
+    scopes = models.JSONField(default=list)
+    user_id = models.BigIntegerField(default=1)
+    user_email = models.EmailField(default="admin@example.com")
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"authorization code for hub {self.portal.hub_id}"
+
+
+class RateHit(models.Model):
+    """One call that took a slot in a portal's rolling window ("burst": 10 s, "search": 1 s)."""
+
+    portal = models.ForeignKey(Portal, on_delete=models.CASCADE, related_name="rate_hits")
+    bucket = models.CharField(max_length=10)
+    at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["portal", "bucket", "at"], name="hs_ratehit_window")]
+
+    def __str__(self) -> str:
+        return f"{self.bucket} hit at {self.at.isoformat()}"
+
+
+class Fault(models.Model):
+    """A scripted failure: the next `remaining` matching calls get it instead of (or on top of) the real answer.
+
+    `portal` None makes the fault global (it matches any call, with or without a valid token).
+    """
+
+    portal = models.ForeignKey(Portal, on_delete=models.CASCADE, null=True, blank=True, related_name="faults")
+    method = models.CharField(max_length=10, blank=True, default="")  # "" matches every method
+    path_regex = models.CharField(max_length=500, blank=True, default="")  # re.search on the HubSpot path
+    remaining = models.PositiveIntegerField(default=1)
+    status = models.PositiveSmallIntegerField(null=True, blank=True)
+    body = models.TextField(blank=True, default="")
+    custom_body = models.BooleanField(default=False)  # False: HubSpot's usual body for `status`
+    headers = models.JSONField(default=dict)
+    content_type = models.CharField(max_length=100, blank=True, default="")
+    delay_seconds = models.FloatField(default=0.0)
+    drop_connection = models.BooleanField(default=False)
+    # Run the real view; `status`, if set, then replaces its status (e.g. 200 instead of 201).
+    passthrough = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"fault {self.method or '*'} {self.path_regex or '*'} x{self.remaining}"
+
+
+class RequestLog(models.Model):
+    """One API or OAuth call the fake answered. Never holds an Authorization header, a token or a secret."""
+
+    at = models.DateTimeField(db_index=True)  # fake-clock time
+    hub_id = models.BigIntegerField(null=True, blank=True)
+    method = models.CharField(max_length=10)
+    path = models.CharField(max_length=1000)  # HubSpot's path (mount prefix removed), tokens redacted
+    endpoint = models.CharField(max_length=1000)  # "METHOD path" with record ids as {id}, tokens as {token}
+    query = models.TextField(blank=True, default="")
+    status = models.PositiveSmallIntegerField()  # 0 when the connection was dropped without an answer
+    duration_ms = models.PositiveIntegerField()
+    correlation_id = models.CharField(max_length=64)
+    rate_limited = models.BooleanField(default=False)
+    fault = models.CharField(max_length=60, blank=True, default="")
+    request_body = models.TextField(blank=True, default="")  # JSON API bodies only, truncated
+    user_agent = models.CharField(max_length=300, blank=True, default="")
+
+    class Meta:
+        indexes = [models.Index(fields=["hub_id", "id"], name="hs_reqlog_hub")]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} -> {self.status}"
+
+
+class FakeClock(models.Model):
+    """The fake's clock (a single row, pk=1): an offset from real time, or a frozen instant."""
+
+    offset_seconds = models.FloatField(default=0.0)
+    frozen_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"clock offset {self.offset_seconds}s frozen={self.frozen_at}"

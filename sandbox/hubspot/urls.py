@@ -1,0 +1,52 @@
+"""URLs of the fake HubSpot's platform half, mounted at /sandbox/hubspot/ (the CRM half shares the prefix).
+
+HubSpot serves each API at its legacy path (`/oauth/v1`, `/oauth/v3`, `/account-info/v3`, `/appinstalls/v3`) and
+at date-versioned ones (`/oauth/2026-03/…`); `VERSION` accepts any `YYYY-MM` (with `-beta`), as HubSpot ships a
+new version every March and September (hubspot-api.md §0, §10).
+"""
+
+from __future__ import annotations
+
+from django.urls import path, re_path
+
+from sandbox.hubspot import api_views, consent, control, oauth, pages
+
+app_name = "sandbox_hubspot"
+
+DATED = r"\d{4}-\d{2}(?:-beta)?"
+V3_OR_DATED = rf"(?P<version>v3|{DATED})"
+ANY_OAUTH = rf"(?P<version>v1|v3|{DATED})"
+
+urlpatterns = [
+    # app.hubspot.com: the consent page.
+    path("oauth/authorize", consent.authorize, name="authorize"),
+    re_path(r"^oauth/(?P<hub_id>\d+)/authorize$", consent.authorize, name="authorize_account"),
+    # api.hubapi.com: OAuth.
+    re_path(rf"^oauth/{ANY_OAUTH}/token$", oauth.token, name="token"),
+    re_path(rf"^oauth/{V3_OR_DATED}/token/introspect$", oauth.introspect, name="introspect"),
+    re_path(rf"^oauth/{V3_OR_DATED}/token/revoke$", oauth.revoke, name="revoke"),
+    path("oauth/v1/access-tokens/<str:token>", oauth.access_token_metadata, name="access_token_metadata"),
+    path("oauth/v1/refresh-tokens/<str:token>", oauth.refresh_token_metadata, name="refresh_token_metadata"),
+    # api.hubapi.com: account and install.
+    re_path(rf"^account-info/{V3_OR_DATED}/details$", api_views.account_details, name="account_details"),
+    re_path(rf"^appinstalls/{V3_OR_DATED}/external-install$", api_views.external_install, name="external_install"),
+    # Control endpoints (not HubSpot's).
+    path("_fake/portals", control.portals, name="control_portals"),
+    path("_fake/portals/<int:hub_id>", control.portal, name="control_portal"),
+    path("_fake/portals/<int:hub_id>/tokens", control.portal_tokens, name="control_tokens"),
+    path("_fake/portals/<int:hub_id>/tokens/expire", control.portal_tokens_expire, name="control_tokens_expire"),
+    path("_fake/portals/<int:hub_id>/tokens/revoke", control.portal_tokens_revoke, name="control_tokens_revoke"),
+    path("_fake/portals/<int:hub_id>/uninstall", control.portal_uninstall, name="control_uninstall"),
+    path("_fake/portals/<int:hub_id>/rate-limits", control.portal_rate_limits, name="control_rate_limits"),
+    path("_fake/portals/<int:hub_id>/faults", control.portal_faults, name="control_portal_faults"),
+    path("_fake/portals/<int:hub_id>/requests", control.portal_requests, name="control_requests"),
+    path("_fake/portals/<int:hub_id>/request-counts", control.portal_request_counts, name="control_request_counts"),
+    path("_fake/faults", control.global_faults, name="control_faults"),
+    path("_fake/requests", control.unattributed_requests, name="control_unattributed_requests"),
+    path("_fake/clock", control.clock_control, name="control_clock"),
+    # Test-only API views that exercise the gateway without the CRM half.
+    path("_fake/echo", api_views.echo, name="echo"),
+    path("_fake/echo/search", api_views.echo_search, name="echo_search"),
+    # Pages.
+    path("_pages/log/", pages.request_log_page, name="log_page"),
+]

@@ -1,0 +1,238 @@
+"""Writing CRM records: validate, apply the type's rules, keep unique values, history and the search index.
+
+Callers hold the portal lock (`seed.lock_portal`) inside a transaction. Validation follows hubspot-api.md §10.4
+(https://developers.hubspot.com/docs/api-reference/legacy/crm/using-object-apis): a property must exist and not
+be read-only ("Property values were not valid" with PROPERTY_DOESNT_EXIST / READ_ONLY_VALUE), values are
+coerced by type, an empty string clears a value, and `hasUniqueValue` values may not collide.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sandbox.hubspot_crm import associations, clock, errors, registry, rules, search_index, uniques, values
+from sandbox.hubspot_crm.associations import Edge
+from sandbox.hubspot_crm.errors import Problem
+from sandbox.hubspot_crm.models import CrmObject, PortalState
+from sandbox.hubspot_crm.schema import Schema
+
+SYSTEM_SOURCE = "CALCULATED"
+
+
+def changes_from(schema: Schema, raw: Any, current: dict[str, str]) -> dict[str, str | None]:
+    """The coerced writes of a `properties` object (None clears); 400 listing every bad property."""
+    if not isinstance(raw, dict):
+        raise errors.invalid_body("properties must be an object of property names to string values")
+    problems: list[Problem] = []
+    changes: dict[str, str | None] = {}
+    for name, value in raw.items():
+        prop = schema.props.get(name)
+        if prop is None:
+            problems.append(Problem(name, "PROPERTY_DOESNT_EXIST", f'Property "{name}" does not exist'))
+        elif prop.read_only_value:
+            problems.append(
+                Problem(name, "READ_ONLY_VALUE", f'Property "{name}" is read-only; its value cannot be set')
+            )
+        else:
+            try:
+                changes[name] = values.coerce(prop, value, schema.option_values(prop), current.get(name))
+            except values.ValueProblem as exc:
+                problems.append(Problem(name, exc.code, exc.message))
+    if problems:
+        raise errors.invalid_properties(problems, schema.hub_id)
+    return changes
+
+
+def _merge(current: dict[str, str], changes: dict[str, str | None]) -> dict[str, str]:
+    merged = dict(current)
+    for name, value in changes.items():
+        if value is None:
+            merged.pop(name, None)
+        else:
+            merged[name] = value
+    return merged
+
+
+def _system(schema: Schema, merged: dict[str, str], object_id: int, created: datetime, stamp: datetime) -> None:
+    for name, value in (
+        ("hs_object_id", str(object_id)),
+        ("createdate", clock.iso(created)),
+        ("hs_createdate", clock.iso(created)),
+        ("hs_lastmodifieddate", clock.iso(stamp)),
+        ("lastmodifieddate", clock.iso(stamp)),
+    ):
+        if name in schema.props:
+            merged[name] = value
+
+
+def _record_history(obj: CrmObject, before: dict[str, str], stamp: datetime, written: set[str]) -> None:
+    for name in set(before) | set(obj.properties):
+        if before.get(name) == obj.properties.get(name):
+            continue
+        source = "API" if name in written else SYSTEM_SOURCE
+        entry = {"value": obj.properties.get(name, ""), "timestamp": clock.iso(stamp), "sourceType": source}
+        obj.history[name] = [entry, *obj.history.get(name, [])]
+
+
+def allocate_id(state: PortalState) -> int:
+    """The next record id of the portal (ids are unique across all object types of a portal)."""
+    object_id = state.next_object_id
+    state.next_object_id += 1
+    state.save(update_fields=["next_object_id"])
+    return object_id
+
+
+def create(schema: Schema, state: PortalState, raw: Any, raw_associations: Any = None) -> CrmObject:
+    """Create a record from a create input (`properties`, optional inline `associations`)."""
+    stamp = clock.now()
+    changes = changes_from(schema, raw, {})
+    edges_wanted = plan_inline(schema, raw_associations)
+    object_id = allocate_id(state)
+    merged = _merge({}, changes)
+    rules.on_write(schema, merged, None, stamp, object_id)
+    uniques.check(schema, merged, own_id=None)
+    _system(schema, merged, object_id, stamp, stamp)
+    obj = CrmObject(
+        hub_id=schema.hub_id,
+        object_type_id=schema.type_id,
+        object_id=object_id,
+        properties=merged,
+        history={},
+        created_at=stamp,
+        updated_at=stamp,
+        index_due_at=stamp,
+    )
+    _record_history(obj, {}, stamp, set(changes))
+    search_index.on_write(obj, None, stamp, state.search_lag_seconds)
+    obj.save()
+    uniques.sync(schema, obj)
+    for target, spec in edges_wanted:
+        associations.create(Edge(obj, target, spec))
+    rules.after_write(schema, obj, None)
+    return obj
+
+
+def update(schema: Schema, state: PortalState, obj: CrmObject, raw: Any) -> CrmObject:
+    """Apply a `properties` object to a live record (a write that changes nothing leaves it untouched)."""
+    stamp = clock.now()
+    previous = dict(obj.properties)
+    changes = changes_from(schema, raw, previous)
+    merged = _merge(previous, changes)
+    rules.on_write(schema, merged, previous, stamp, obj.object_id)
+    if merged == previous:
+        return obj
+    uniques.check(schema, merged, own_id=obj.object_id)
+    _system(schema, merged, obj.object_id, obj.created_at, stamp)
+    obj.properties = merged
+    obj.updated_at = stamp
+    _record_history(obj, previous, stamp, set(changes))
+    search_index.on_write(obj, previous, stamp, state.search_lag_seconds)
+    obj.save()
+    uniques.sync(schema, obj)
+    rules.after_write(schema, obj, previous)
+    return obj
+
+
+def archive(schema: Schema, obj: CrmObject) -> None:
+    """Move a live record to the recycling bin (its unique values and associations are released)."""
+    rules.before_archive(schema, obj)
+    obj.archived = True
+    obj.archived_at = clock.now()
+    obj.save(update_fields=["archived", "archived_at"])
+    uniques.sync(schema, obj)
+    associations.remove_all_of(obj)
+
+
+def plan_inline(schema: Schema, raw: Any) -> list[tuple[CrmObject, registry.AssociationTypeSpec]]:
+    """Resolve a create input's `associations` ([{to: {id}, types: [...]}]) to (target, type) pairs."""
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise errors.invalid_body("associations must be an array")
+    planned = []
+    for item in raw:
+        if (
+            not isinstance(item, dict)
+            or not isinstance(item.get("to"), dict)
+            or not isinstance(item.get("types"), list)
+        ):
+            raise errors.invalid_body("each association needs to: {id} and types: [...]")
+        for association_type in item["types"]:
+            spec = _inline_spec(schema, association_type)
+            target = associations.live(schema.hub_id, spec.to_type, item["to"].get("id"))
+            if target is None:
+                raise associations.missing(spec.to_type, item["to"].get("id"))
+            planned.append((target, spec))
+    return planned
+
+
+def _inline_spec(schema: Schema, raw: Any) -> registry.AssociationTypeSpec:
+    if not isinstance(raw, dict):
+        raise errors.invalid_body("types must hold {associationCategory, associationTypeId} objects")
+    category, type_id = raw.get("associationCategory"), raw.get("associationTypeId")
+    associations.refuse_products(schema.type_id)
+    spec = registry.association_type(schema.type_id, type_id) if category == "HUBSPOT_DEFINED" else None
+    if spec is None:
+        raise errors.validation(
+            f"{category} association type {type_id} is not valid from {schema.type_id}",
+            context={"associationTypeId": [str(type_id)]},
+        )
+    associations.refuse_products(spec.to_type)
+    return spec
+
+
+def find(schema: Schema, object_id: Any, *, archived: bool = False) -> CrmObject | None:
+    """The record with id `object_id` (live ones, or only archived ones when `archived`)."""
+    try:
+        number = int(str(object_id))
+    except ValueError:
+        return None
+    return CrmObject.objects.filter(
+        hub_id=schema.hub_id, object_type_id=schema.type_id, object_id=number, archived=archived
+    ).first()
+
+
+def find_by(
+    schema: Schema, id_property: str | None, value: Any, *, action: str, archived: bool = False
+) -> CrmObject | None:
+    """The record addressed by `value`: its id, or the value of the unique property `id_property`."""
+    if not id_property:
+        return find(schema, value, archived=archived)
+    prop = schema.props.get(id_property)
+    if prop is None or not prop.has_unique_value:
+        raise errors.non_unique_id_property(schema.type_id, id_property, action)
+    if archived:
+        rows = CrmObject.objects.filter(hub_id=schema.hub_id, object_type_id=schema.type_id, archived=True)
+        return next((obj for obj in rows if obj.properties.get(id_property) == str(value)), None)
+    return uniques.holder(schema, id_property, str(value))
+
+
+MERGEABLE = (registry.COMPANIES, registry.CONTACTS, registry.DEALS, registry.PROJECTS)
+
+
+def merge(schema: Schema, state: PortalState, primary: CrmObject, other: CrmObject) -> CrmObject:
+    """Merge `other` into `primary` (crm-companies.json `merge`): `other` is archived, its associations move to
+    `primary`, and values `primary` lacks are copied over (fake's choice: the primary's values win)."""
+    if schema.type_id not in MERGEABLE:
+        raise errors.validation(f"Records of type {schema.type_id} cannot be merged")
+    if primary.object_id == other.object_id:
+        raise errors.validation("A record cannot be merged into itself")
+    fill = {
+        name: value
+        for name, value in other.properties.items()
+        if name not in primary.properties and name in schema.props and not schema.props[name].read_only_value
+    }
+    moved = [
+        (edge.to_type_id, edge.to_id, edge.type_id)
+        for edge in associations.edges_from(schema.hub_id, other.object_id)
+        if edge.to_id != primary.object_id
+    ]
+    archive(schema, other)
+    primary = update(schema, state, primary, fill)
+    for to_type, to_id, type_id in moved:
+        target = associations.live(schema.hub_id, to_type, to_id)
+        spec = registry.association_type(schema.type_id, type_id)
+        if target is not None and spec is not None:
+            associations.create(Edge(primary, target, spec))
+    return primary

@@ -1,0 +1,101 @@
+// Kleer for HubSpot settings page: the mapping dialog and the "Create new property" suggestions.
+// Everything here is an enhancement: without JavaScript the same links open full pages that work alone.
+(() => {
+  "use strict";
+
+  // "Create new property": placeholders follow the chosen Kleer field (blank inputs take the suggestion).
+  function wireSuggestions(root) {
+    const select = root.querySelector("select[name=kleer_field]");
+    if (!select) return;
+    const update = () => {
+      const option = select.selectedOptions[0];
+      for (const input of root.querySelectorAll("input[data-suggest]")) {
+        const key = input.dataset.suggest === "name" ? "suggestName" : "suggestLabel";
+        input.placeholder = (option && option.dataset[key]) || "";
+      }
+    };
+    select.addEventListener("change", update);
+    update();
+  }
+
+  wireSuggestions(document);
+
+  const dialog = document.getElementById("settings-dialog");
+  if (!dialog || typeof dialog.showModal !== "function") return;
+  const body = dialog.querySelector("[data-dialog-body]");
+  let opener = null;
+
+  // Where focus goes when the dialog (re)opens: the first invalid field, the refused new-property name, the
+  // freshly selected property after "Create property" / "Refresh", else the first control.
+  function focusTarget() {
+    const controls = "select, input:not([type=hidden]):not([tabindex='-1']), textarea";
+    return body.querySelector("[aria-invalid=true]")
+      || (body.querySelector(".new-property [role=alert]") && body.querySelector("[name=new_property_name]"))
+      || (body.querySelector("[role=status]") && body.querySelector("[name=hubspot_property]"))
+      || body.querySelector(controls);
+  }
+
+  function show(html) {
+    body.innerHTML = html;
+    wireSuggestions(body);
+    if (!dialog.open) dialog.showModal();
+    const target = focusTarget();
+    if (target) target.focus();
+  }
+
+  // Show the saved state: a new page, or this one reloaded (assign() alone only scrolls when just #hash differs).
+  function go(location) {
+    const target = new URL(location || window.location.href, window.location.href);
+    const here = window.location;
+    if (target.pathname === here.pathname && target.search === here.search) {
+      if (target.hash) history.replaceState(null, "", target.hash);
+      here.reload();
+    } else {
+      here.assign(target.href);
+    }
+  }
+
+  // The server answers a dialog request with the form alone, or 204 + X-Location once the change is saved.
+  async function load(url, options = {}) {
+    try {
+      const response = await fetch(url, { ...options, credentials: "same-origin", headers: { "X-Dialog": "1" } });
+      if (response.status === 204) {
+        go(response.headers.get("X-Location"));
+      } else if (response.ok && !response.redirected) {
+        show(await response.text());
+      } else {
+        window.location.assign(url);
+      }
+    } catch (error) {
+      window.location.assign(url);
+    }
+  }
+
+  document.addEventListener("click", (event) => {
+    const link = event.target.closest("a[data-dialog]");
+    if (!link || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+    event.preventDefault();
+    opener = link;
+    load(link.href);
+  });
+
+  dialog.addEventListener("click", (event) => {
+    if (event.target.closest("[data-dialog-close]")) {
+      event.preventDefault();
+      dialog.close();
+    }
+  });
+
+  dialog.addEventListener("submit", (event) => {
+    const form = event.target;
+    event.preventDefault();
+    // Not form.action: the buttons are named "action", and form.action would return them instead.
+    const url = new URL(form.getAttribute("action") || window.location.href, window.location.href);
+    load(url.href, { method: "POST", body: new FormData(form, event.submitter) });
+  });
+
+  dialog.addEventListener("close", () => {
+    body.innerHTML = "";
+    if (opener) opener.focus();
+  });
+})();

@@ -1,0 +1,49 @@
+"""The API-budget column reads every row's rate-limit window in one batch, and agrees with the limiter."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+from integration import selectors
+from integration.clients import ratelimit
+from integration.models import RateLimitWindow
+
+
+@pytest.mark.django_db
+def test_database_backend_counts_hits_inside_the_window_for_all_portals_in_one_query(django_assert_num_queries):
+    now = time.time()
+    RateLimitWindow.objects.create(key="hubspot:1", hits=[now - 1, now - 9, now - 11])
+    RateLimitWindow.objects.create(key="hubspot:2", hits=[now - 30])
+    with django_assert_num_queries(1):
+        used = selectors.hubspot_calls_used([1, 2, 3])
+    assert used == {1: 2, 2: 0, 3: 0}
+
+
+@pytest.fixture
+def redis_url(settings):
+    url = os.environ.get("TEST_REDIS_URL", "")
+    if not url:
+        pytest.skip("no Redis (TEST_REDIS_URL) configured")
+    import redis
+
+    redis.Redis.from_url(url).flushdb()
+    settings.REDIS_URL = url
+    return url
+
+
+def test_redis_backend_reads_the_page_in_one_pipeline_matching_the_limiter(redis_url):
+    store = ratelimit.RedisBackend(redis_url)
+    window = ratelimit.hubspot_window()
+    for _ in range(7):
+        assert store.try_hit("hubspot:11", window) == 0.0
+    store.try_hit("hubspot:12", window)
+    halved = ratelimit.Window(max(1, window.limit // 2), window.seconds)  # after a 429: a separate key
+    store.try_hit("hubspot:12", halved)
+
+    used = selectors.hubspot_calls_used([11, 12, 13])
+
+    assert used == {11: 7, 12: 2, 13: 0}
+    assert used[11] == store.used("hubspot:11", window)

@@ -1,0 +1,105 @@
+"""Shared fixtures: users, portals, and a whole fake world (Kleer company + HubSpot portal) over HTTP."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _close_pooled_http() -> Iterator[None]:
+    """A kept-alive socket to the live server pins one of its threads and that thread's database connection,
+    which would stop the test database from being flushed or dropped."""
+    yield
+    from integration.clients.http import sessions_close
+
+    sessions_close()
+
+
+@pytest.fixture
+def staff_user(django_user_model):
+    return django_user_model.objects.create_user(email="support@example.com", password="pw-123456789", is_staff=True)
+
+
+@pytest.fixture
+def sandbox_urls(live_server, settings):
+    """Point the product's API clients at the sandbox served by this test's live server."""
+    settings.PUBLIC_BASE_URL = live_server.url
+    settings.KLEER_API_BASE = f"{live_server.url}/sandbox/kleer/v1"
+    settings.HUBSPOT_API_BASE = f"{live_server.url}/sandbox/hubspot"
+    settings.HUBSPOT_AUTHORIZE_URL = f"{live_server.url}/sandbox/hubspot/oauth/authorize"
+    return live_server.url
+
+
+@dataclass
+class World:
+    """A seeded fake Kleer company, a fake HubSpot portal, and the product's Portal connected to both."""
+
+    portal: object
+    company_id: int
+    token: str
+    hub_id: int
+
+
+def build_world(*, clients=8, products=4, invoices=20, agreements=5, projects=3, seed=1, pro=True, enable=()):
+    from integration.catalog import Plan
+    from integration.services.audit import Actor
+    from integration.services.credentials import credentials_save
+    from integration.services.installations import portal_install
+    from integration.services.object_syncs import object_sync_set_enabled
+    from sandbox.hubspot import state as hubspot_state
+    from sandbox.kleer.seed import company_seed
+
+    company = company_seed(
+        clients=clients, products=products, invoices=invoices, agreements=agreements, projects=projects, seed=seed
+    )
+    fake = hubspot_state.portal_create()
+    token = hubspot_state.token_issue(portal=fake)
+    portal = portal_install(
+        hub_id=fake.hub_id,
+        access_token=token.token,
+        refresh_token=token.refresh_token,
+        expires_in=hubspot_state.ACCESS_TOKEN_SECONDS,
+        scopes=token.scopes,
+        installed_by="admin@example.com",
+    )
+    if pro:
+        portal.plan = Plan.PRO
+        portal.save(update_fields=["plan"])
+    actor = Actor(label="test")
+    credentials_save(portal=portal, company_id=company.company_id, api_key=company.token, actor=actor, verify=False)
+    portal.refresh_from_db()
+    for object_sync in portal.object_syncs.all():
+        if object_sync.object_type in enable:
+            object_sync_set_enabled(object_sync=object_sync, enabled=True, actor=actor)
+    return World(portal=portal, company_id=company.company_id, token=company.token, hub_id=fake.hub_id)
+
+
+@pytest.fixture
+def world_factory(sandbox_urls, transactional_db):
+    """Build worlds on demand (see build_world for the knobs)."""
+    return build_world
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator:
+    """One headless Debian Chromium per test process (Playwright's sync API allows one per thread)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser.support import CHROMIUM, LAUNCH_ARGS
+
+    # Playwright's sync API runs an event loop in this thread; Django would then refuse ORM calls made by the
+    # test itself ("You cannot call this from an async context"). The test is not async code, so allow them.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS, headless=True)
+        yield browser
+        browser.close()
+    if previous is None:
+        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    else:
+        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous

@@ -1,0 +1,104 @@
+"""The per-portal window holds across processes (Redis) and across threads (database fallback)."""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+import time
+
+import pytest
+from django.conf import settings
+
+from integration.clients import ratelimit
+from integration.clients.errors import TransientError
+
+WINDOW = ratelimit.Window(limit=10, seconds=1)
+# Stamps are taken after acquire() returns, so scheduling on a loaded machine can shift one by some milliseconds.
+JITTER = 0.1
+
+
+def _hammer_redis(url: str, key: str, calls: int, out) -> None:  # runs in a child process
+    limiter = ratelimit.PortalRateLimiter(key=key, window=WINDOW, backend=ratelimit.RedisBackend(url))
+    for _ in range(calls):
+        limiter.acquire()
+        out.put(time.time())
+
+
+def max_in_any_window(stamps: list[float], seconds: float) -> int:
+    stamps = sorted(stamps)
+    best, start = 0, 0
+    for end, stamp in enumerate(stamps):
+        while stamp - stamps[start] >= seconds:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
+@pytest.fixture
+def redis_url():
+    if not settings.REDIS_URL:
+        pytest.skip("no Redis (TEST_REDIS_URL) configured")
+    import redis
+
+    redis.Redis.from_url(settings.REDIS_URL).flushdb()
+    return settings.REDIS_URL
+
+
+def test_four_processes_never_exceed_the_window_in_redis(redis_url):
+    ctx = multiprocessing.get_context("spawn")
+    out = ctx.Queue()
+    procs = [ctx.Process(target=_hammer_redis, args=(redis_url, "hubspot:4711", 8, out)) for _ in range(4)]
+    for proc in procs:
+        proc.start()
+    stamps = [out.get(timeout=30) for _ in range(32)]
+    for proc in procs:
+        proc.join(timeout=30)
+    assert len(stamps) == 32
+    assert max_in_any_window(stamps, WINDOW.seconds - JITTER) <= WINDOW.limit
+    # 32 calls at 10 per second cannot finish in under 3 seconds.
+    assert max(stamps) - min(stamps) >= 2.0
+
+
+def test_a_429_halves_the_window_for_a_minute(redis_url):
+    limiter = ratelimit.PortalRateLimiter(key="hubspot:99", window=WINDOW, backend=ratelimit.RedisBackend(redis_url))
+    assert limiter.effective_window() == WINDOW
+    limiter.tighten()
+    assert limiter.effective_window() == ratelimit.Window(limit=5, seconds=1)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_database_backend_holds_the_window_across_threads():
+    backend = ratelimit.DatabaseBackend()
+    stamps: list[float] = []
+    lock = threading.Lock()
+
+    def hammer() -> None:
+        from django.db import connection
+
+        limiter = ratelimit.PortalRateLimiter(key="hubspot:7", window=WINDOW, backend=backend)
+        for _ in range(5):
+            limiter.acquire()
+            with lock:
+                stamps.append(time.time())
+        connection.close()
+
+    threads = [threading.Thread(target=hammer) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(stamps) == 20
+    assert max_in_any_window(stamps, WINDOW.seconds - JITTER) <= WINDOW.limit
+
+
+@pytest.mark.django_db
+def test_without_sleep_a_full_window_raises_a_transient_error_with_the_wait():
+    limiter = ratelimit.PortalRateLimiter(
+        key="hubspot:8", window=ratelimit.Window(2, 10), backend=ratelimit.DatabaseBackend(), allow_sleep=False
+    )
+    limiter.acquire()
+    limiter.acquire()
+    with pytest.raises(TransientError) as caught:
+        limiter.acquire()
+    assert caught.value.status == 429
+    assert 9.0 < caught.value.retry_after <= 10.0
