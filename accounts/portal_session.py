@@ -12,6 +12,7 @@ parameter, so a session bound to one portal can neither read nor change another'
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
@@ -21,10 +22,13 @@ from typing import Any
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.clickjacking import xframe_options_exempt
 
 from integration.models import Portal
 from integration.services.audit import Actor
+
+logger = logging.getLogger(__name__)
 
 SESSION_HUB_ID = "portal_hub_id"
 SESSION_EMAIL = "portal_user_email"
@@ -114,6 +118,22 @@ def frameable(response: HttpResponse) -> HttpResponse:
 def signed_out(request: HttpRequest) -> HttpResponse:
     """The page shown when nobody is signed in: open the settings from HubSpot (or log in as staff)."""
     return frameable(render(request, "integration/signed_out.html", status=403))
+
+
+@xframe_options_exempt
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """CSRF_FAILURE_VIEW: a page that can show inside HubSpot's frame and says what to do.
+
+    Django's default 403 page is sent with X-Frame-Options: DENY, so inside the settings iframe the customer
+    would see an empty, broken frame. The usual cause there is a partitioned or blocked cookie, or a page left
+    open past its session. `reason` is Django's technical text; it is logged, not shown.
+    """
+    logger.info("CSRF check failed on %s: %s", request.path, reason)
+    match = request.resolver_match
+    hub_id = match.kwargs.get("hub_id") if match else None
+    reload_url = reverse("integration:settings", args=[hub_id]) if hub_id else reverse("integration:settings_home")
+    context = {"reload_url": reload_url}
+    return frameable(render(request, "integration/csrf_failed.html", context, status=403))
 
 
 def portal_access_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:

@@ -44,8 +44,7 @@ from integration.catalog import Plan
 from integration.services import portals
 from integration.services.audit import Actor
 from integration.services.credentials import CredentialsError, credentials_check, credentials_save
-from integration.services.mappings import MappingError, mapping_delete, mapping_save
-from integration.services.mappings import _validate as mapping_validate
+from integration.services.mappings import MappingError, mapping_delete, mapping_save, mapping_validate
 from integration.services.object_syncs import (
     ObjectSyncError,
     enable_blockers,
@@ -237,10 +236,11 @@ class FieldMappingForm(forms.ModelForm):
             return data
         try:  # the service's own rules, so the admin refuses exactly what the settings page refuses
             mapping_validate(
-                self.object_sync,
-                (data.get("kleer_field") or "").strip(),
-                data["hubspot_property"].strip(),
-                data.get("default_value") or "",
+                object_sync=self.object_sync,
+                kleer_field=(data.get("kleer_field") or "").strip(),
+                hubspot_property=data["hubspot_property"].strip(),
+                default_value=data.get("default_value") or "",
+                mapping=self.instance if self.instance.pk else None,
             )
         except MappingError as exc:
             raise ValidationError(str(exc)) from exc

@@ -82,6 +82,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Above the session and CSRF middleware so it sees the cookies they set (accounts/portal_session.py).
+    "accounts.portal_session.PartitionedCookieMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -166,6 +168,8 @@ CSRF_COOKIE_SAMESITE = "Lax" if DEBUG else "None"
 SESSION_COOKIE_HTTPONLY = True
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 X_FRAME_OPTIONS = "DENY"
+# Django's own CSRF page is DENY-framed, i.e. blank inside HubSpot's iframe; ours can be framed and says what to do.
+CSRF_FAILURE_VIEW = "accounts.portal_session.csrf_failure"
 FRAME_ANCESTORS = env.list(
     "FRAME_ANCESTORS",
     default=["https://app.hubspot.com", "https://app-eu1.hubspot.com", "https://*.hubspot.com"],

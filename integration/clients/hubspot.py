@@ -137,6 +137,29 @@ def oauth_refresh(*, refresh_token: str) -> TokenGrant:
     return _token_call({"grant_type": "refresh_token", "refresh_token": refresh_token})
 
 
+def oauth_token_info(*, access_token: str) -> dict[str, Any]:
+    """What HubSpot knows about a token: hub id, hub domain, the installing user's email, scopes."""
+    # Reference: https://developers.hubspot.com/docs/api-reference/auth-oauth-v3/guide (token introspection;
+    # hubspot-api.md §1.3). The token travels in the form body, never in a logged URL path.
+    path = f"/oauth/{settings.HUBSPOT_API_VERSION}/token/introspect"
+    data = {
+        "client_id": settings.HUBSPOT_CLIENT_ID,
+        "client_secret": settings.HUBSPOT_CLIENT_SECRET,
+        "token": access_token,
+        "token_type_hint": "access_token",
+    }
+    body = _oauth_http().request("POST", path, data=data, idempotent=True).json()
+    return body if isinstance(body, dict) else {}
+
+
+def oauth_account_portal_id(*, access_token: str) -> Any:
+    """The portal id of a fresh token, for grants that do not name their hub."""
+    # Reference: https://developers.hubspot.com/docs/api-reference/account-account-info-v3/guide (portalId).
+    path = f"/account-info/{settings.HUBSPOT_API_VERSION}/details"
+    response = _oauth_http().request("GET", path, headers={"Authorization": f"Bearer {access_token}"})
+    return response.json().get("portalId")
+
+
 def _chunks(items: Sequence[Any], size: int = BATCH_LIMIT) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]

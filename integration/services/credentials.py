@@ -41,7 +41,8 @@ def credentials_save(
         raise CredentialsError("The Kleer Company ID is a positive number.")
     if verify:
         credentials_check(company_id=company_id, api_key=key)
-    before = {"company_id": current.company_id, "api_key": "set"} if current else {}
+    # "api_key_change", not "api_key": the audit scrubber masks any value under a secret's name.
+    before = {"company_id": current.company_id, "api_key_change": "set"} if current else {}
     with transaction.atomic():
         creds, _ = KleerCredentials.objects.update_or_create(
             portal=portal,
@@ -58,6 +59,6 @@ def credentials_save(
             action="credentials.saved",
             target="Kleer credentials",
             before=before,
-            after={"company_id": company_id, "api_key": "changed" if api_key else "kept"},
+            after={"company_id": company_id, "api_key_change": "changed" if api_key else "kept"},
         )
     return creds

@@ -28,7 +28,15 @@ def _snapshot(mapping: FieldMapping | None) -> dict[str, str]:
     }
 
 
-def _validate(object_sync: ObjectSync, kleer_field: str, hubspot_property: str, default_value: str) -> None:
+def mapping_validate(
+    *,
+    object_sync: ObjectSync,
+    kleer_field: str,
+    hubspot_property: str,
+    default_value: str,
+    mapping: FieldMapping | None = None,
+) -> None:
+    """Raise MappingError when the change is refused; shared by the settings page and the admin."""
     spec = object_sync.spec
     if kleer_field and not spec.has_field(kleer_field):
         raise MappingError(f"{spec.label} have no Kleer field {kleer_field!r}.")
@@ -41,6 +49,18 @@ def _validate(object_sync: ObjectSync, kleer_field: str, hubspot_property: str, 
     target = catalog.HUBSPOT_OBJECTS.get(object_sync.hubspot_object)
     if target is not None and target.is_read_only(hubspot_property):
         raise MappingError(f"{hubspot_property} is calculated by HubSpot and cannot be written.")
+    if mapping is not None and mapping.pk and mapping.kleer_field != kleer_field:
+        _ensure_required_field_stays(mapping)
+
+
+def _ensure_required_field_stays(mapping: FieldMapping) -> None:
+    """A required Kleer field's last mapping cannot go (deleted or remapped) while the object syncs."""
+    object_sync = mapping.object_sync
+    spec = object_sync.spec
+    if object_sync.enabled and mapping.kleer_field in spec.required_fields:
+        others = object_sync.mappings.filter(kleer_field=mapping.kleer_field).exclude(pk=mapping.pk)
+        if not others.exists():
+            raise MappingError(f"{spec.field(mapping.kleer_field).display} is required while {spec.label} sync is on.")
 
 
 def mapping_save(
@@ -54,7 +74,13 @@ def mapping_save(
 ) -> FieldMapping:
     """Create a mapping, or update `mapping`; one HubSpot property is written by at most one mapping."""
     kleer_field, hubspot_property = kleer_field.strip(), hubspot_property.strip()
-    _validate(object_sync, kleer_field, hubspot_property, default_value)
+    mapping_validate(
+        object_sync=object_sync,
+        kleer_field=kleer_field,
+        hubspot_property=hubspot_property,
+        default_value=default_value,
+        mapping=mapping,
+    )
     before = _snapshot(mapping)
     target = mapping or FieldMapping(object_sync=object_sync)
     target.kleer_field, target.hubspot_property, target.default_value = kleer_field, hubspot_property, default_value
@@ -77,17 +103,13 @@ def mapping_save(
 @transaction.atomic
 def mapping_delete(*, mapping: FieldMapping, actor: Actor) -> None:
     """Delete a mapping; a required field's last mapping cannot go while the object is switched on."""
+    _ensure_required_field_stays(mapping)
     object_sync = mapping.object_sync
-    spec = object_sync.spec
-    if object_sync.enabled and mapping.kleer_field in spec.required_fields:
-        others = object_sync.mappings.filter(kleer_field=mapping.kleer_field).exclude(pk=mapping.pk)
-        if not others.exists():
-            raise MappingError(f"{spec.field(mapping.kleer_field).display} is required while {spec.label} sync is on.")
     audit_record(
         portal=object_sync.portal,
         actor=actor,
         action="mapping.deleted",
-        target=f"{spec.label}: {mapping.hubspot_property}",
+        target=f"{object_sync.spec.label}: {mapping.hubspot_property}",
         before=_snapshot(mapping),
     )
     mapping.delete()

@@ -66,7 +66,7 @@ def _request_runs(portal: Portal, *, full: bool, actor: Actor) -> SyncRequest:
     refused: list[tuple[str, str]] = []
     for object_sync in _enabled_syncs(portal):
         try:
-            object_sync_request_run(object_sync=object_sync, full=full, actor_label=actor.label)
+            object_sync_request_run(object_sync=object_sync, full=full, actor=actor, audit=False)
         except SyncRequestError as exc:
             refused.append((object_sync.spec.label, str(exc)))
         else:

@@ -13,6 +13,7 @@ from integration.clients.errors import ApiError, TransientError
 from integration.clients.hubspot import HubSpotClient
 from integration.clients.kleer import KleerClient
 from integration.models import HubSpotInstallation, ObjectSync, Portal, SyncRun
+from integration.services.audit import Actor, audit_record
 from integration.services.runs import sync_run_finish, sync_run_start
 from integration.sync.engine import RunResult, object_sync_execute
 
@@ -137,8 +138,11 @@ def portal_sync_run(
     return runs
 
 
-def object_sync_request_run(*, object_sync: ObjectSync, full: bool = False, actor_label: str = "") -> str:
-    """Queue a run now ("Sync now"): refused with a reason when it cannot run; queued after commit."""
+def object_sync_request_run(*, object_sync: ObjectSync, actor: Actor, full: bool = False, audit: bool = True) -> str:
+    """Queue a run now ("Sync now"): refused with a reason when it cannot run; queued after commit.
+
+    `audit=False` when the caller records one event for several objects (the portal's "Sync all now").
+    """
     from integration.tasks import object_sync_run as task
 
     blocker = object_sync_blocker(object_sync)
@@ -146,7 +150,15 @@ def object_sync_request_run(*, object_sync: ObjectSync, full: bool = False, acto
         raise SyncRequestError(blocker[0].upper() + blocker[1:] + ".")
     trigger = SyncRun.Trigger.FULL if full else SyncRun.Trigger.MANUAL
     task.delay_on_commit(object_sync.pk, trigger, full)
-    logger.info("sync requested for %s %s by %s", object_sync.portal.hub_id, object_sync.object_type, actor_label)
+    if audit:
+        audit_record(
+            portal=object_sync.portal,
+            actor=actor,
+            action="sync.requested",
+            target=object_sync.spec.label,
+            after={"trigger": str(trigger)},
+        )
+    logger.info("sync requested for %s %s by %s", object_sync.portal.hub_id, object_sync.object_type, actor.label)
     return trigger
 
 

@@ -24,7 +24,6 @@ from django.views.decorators.http import require_GET
 from accounts.portal_session import portal_session_start
 from integration.clients import hubspot
 from integration.clients.errors import ApiError
-from integration.clients.http import HttpClient
 from integration.services.installations import portal_install
 
 logger = logging.getLogger("integration.install")
@@ -170,7 +169,7 @@ def _identify(grant: hubspot.TokenGrant) -> Identity:
     Both lookups are best effort: the grant's hub id is enough to install, and a missing email only makes the
     audit trail say "user <id>" instead.
     """
-    info = _introspect(grant.access_token)
+    info = _token_info(grant.access_token)
     hub_id = grant.hub_id or _int(info.get("hub_id"))
     if hub_id is None:
         hub_id = _account_portal_id(grant.access_token)
@@ -184,34 +183,17 @@ def _int(value: object) -> int | None:
         return None
 
 
-def _oauth_http() -> HttpClient:
-    return HttpClient(service=hubspot.SERVICE, base_url=settings.HUBSPOT_API_BASE, classify=hubspot.classify)
-
-
-def _introspect(access_token: str) -> dict:
-    # Reference: https://developers.hubspot.com/docs/api-reference/auth-oauth-v3/guide (token introspection;
-    # hubspot-api.md §1.3). The token travels in the form body, never in a logged URL path.
-    path = f"/oauth/{settings.HUBSPOT_API_VERSION}/token/introspect"
-    data = {
-        "client_id": settings.HUBSPOT_CLIENT_ID,
-        "client_secret": settings.HUBSPOT_CLIENT_SECRET,
-        "token": access_token,
-        "token_type_hint": "access_token",
-    }
+def _token_info(access_token: str) -> dict:
     try:
-        body = _oauth_http().request("POST", path, data=data, idempotent=True).json()
+        return hubspot.oauth_token_info(access_token=access_token)
     except (ApiError, ValueError) as exc:
         logger.info("token introspection unavailable: %s", exc)
         return {}
-    return body if isinstance(body, dict) else {}
 
 
 def _account_portal_id(access_token: str) -> int | None:
-    # Reference: https://developers.hubspot.com/docs/api-reference/account-account-info-v3/guide (portalId).
-    path = f"/account-info/{settings.HUBSPOT_API_VERSION}/details"
     try:
-        response = _oauth_http().request("GET", path, headers={"Authorization": f"Bearer {access_token}"})
-        return _int(response.json().get("portalId"))
+        return _int(hubspot.oauth_account_portal_id(access_token=access_token))
     except (ApiError, ValueError, AttributeError) as exc:
         logger.info("account info unavailable: %s", exc)
         return None

@@ -194,7 +194,7 @@ def sync_now(request: HttpRequest, access: PortalAccess, object_type: str) -> Ht
     """Queue a run now; refused (with the reason) when the object cannot sync."""
     object_sync = object_sync_for(access, object_type)
     try:
-        object_sync_request_run(object_sync=object_sync, actor_label=access.actor.label)
+        object_sync_request_run(object_sync=object_sync, actor=access.actor)
     except SyncRequestError as exc:
         messages.error(request, str(exc))
     else:

@@ -27,34 +27,9 @@ def screenshots(settings) -> Path:
     return folder
 
 
-PARTITIONED = "accounts.portal_session.PartitionedCookieMiddleware"
-
-
 @pytest.fixture
-def production_cookies(live_server, settings) -> Iterator[None]:
-    """Cookies as production sends them (SameSite=None; Secure; Partitioned), on the running live server.
-
-    The live server built its middleware chain when it started, so the chain is reloaded after MIDDLEWARE
-    changes, and again after it is put back.
-    """
+def production_cookies(settings) -> None:
+    """Cookies as production sends them: SameSite=None; Secure, which PartitionedCookieMiddleware (always in
+    MIDDLEWARE) then marks Partitioned. The live server reads these settings per request."""
     settings.SESSION_COOKIE_SAMESITE = settings.CSRF_COOKIE_SAMESITE = "None"
     settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = True
-    original = list(settings.MIDDLEWARE)
-    added = PARTITIONED not in original  # once settings list it, the live server already runs it
-    if added:
-        settings.MIDDLEWARE = [original[0], PARTITIONED, *original[1:]]
-        _reload_middleware(live_server)
-    yield
-    if added:
-        settings.MIDDLEWARE = original
-        _reload_middleware(live_server)
-
-
-def _reload_middleware(live_server) -> None:
-    # The live server nests handlers (static files → media files → WSGIHandler); each wrapper that is itself a
-    # handler delegates non-static requests inward, so every level's chain is rebuilt.
-    handler = live_server.thread.httpd.get_app()
-    while handler is not None:
-        if hasattr(handler, "load_middleware"):
-            handler.load_middleware()
-        handler = getattr(handler, "application", None)

@@ -61,7 +61,7 @@ def exchange(monkeypatch):
 
     stub = Stub()
     monkeypatch.setattr(install_views.hubspot, "oauth_exchange_code", stub)
-    monkeypatch.setattr(install_views, "_introspect", lambda token: {"user": "ada@example.com", "hub_domain": "ada.se"})
+    monkeypatch.setattr(install_views, "_token_info", lambda token: {"user": "ada@example.com", "hub_domain": "ada.se"})
     return stub
 
 
@@ -220,7 +220,7 @@ def test_token_failure_shows_hubspots_reason_and_changes_nothing(client, exchang
 
 def test_hub_id_falls_back_to_account_info(client, exchange, monkeypatch):
     exchange.result = grant(hub_id=None)
-    monkeypatch.setattr(install_views, "_introspect", lambda token: {})
+    monkeypatch.setattr(install_views, "_token_info", lambda token: {})
     monkeypatch.setattr(install_views, "_account_portal_id", lambda token: HUB_ID + 1)
     state = start(client)
     response = client.get("/hubspot/oauth/callback", {"code": "c", "state": state})
@@ -231,7 +231,7 @@ def test_hub_id_falls_back_to_account_info(client, exchange, monkeypatch):
 
 def test_no_hub_id_anywhere_changes_nothing(client, exchange, monkeypatch):
     exchange.result = grant(hub_id=None)
-    monkeypatch.setattr(install_views, "_introspect", lambda token: {})
+    monkeypatch.setattr(install_views, "_token_info", lambda token: {})
     monkeypatch.setattr(install_views, "_account_portal_id", lambda token: None)
     state = start(client)
     response = client.get("/hubspot/oauth/callback", {"code": "c", "state": state})

@@ -147,6 +147,19 @@ def test_csrf_is_required_on_every_form(portal_a):
     assert portal_a.invoice_history_months == 12
 
 
+def test_csrf_failure_page_shows_inside_hubspots_frame_and_links_back(portal_a, settings):
+    settings.FRAME_ANCESTORS = ["https://app.hubspot.com"]
+    client = bind(Client(enforce_csrf_checks=True), portal_a.hub_id)
+    response = client.post(f"/portals/{portal_a.hub_id}/settings/clients/toggle", {"enabled": "1"})
+    assert response.status_code == 403
+    assert "X-Frame-Options" not in response.headers
+    assert response["Content-Security-Policy"] == "frame-ancestors https://app.hubspot.com"
+    page = response.content.decode()
+    assert "This page has expired" in page and "not saved</strong>" in page
+    assert f'href="/portals/{portal_a.hub_id}/settings/"' in page
+    assert "CSRF" not in page  # Django's technical reason is logged, not shown
+
+
 def test_forms_carry_a_csrf_token(client, portal_a):
     bind(client, portal_a.hub_id)
     page = client.get(f"/portals/{portal_a.hub_id}/settings/clients/").content.decode()

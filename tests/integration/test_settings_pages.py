@@ -134,7 +134,7 @@ def test_saving_credentials_checks_kleer_then_shows_configured(client, portal, k
     assert "••••1234" in page
     assert KEY not in page
     event = AuditEvent.objects.get(portal=portal, action="credentials.saved")
-    assert event.actor_label == ACTOR
+    assert (event.actor_label, event.after) == (ACTOR, {"company_id": 4711, "api_key_change": "changed"})
     assert KEY not in str(event.before) + str(event.after)
 
 
@@ -327,6 +327,16 @@ def test_sync_now_refused_with_the_reason(client, configured):
     assert "Clients sync is switched off." in response.content.decode()
 
 
+def test_sync_now_queues_one_run_after_commit_and_audits(client, configured, django_capture_on_commit_callbacks):
+    client.post(f"{BASE}clients/toggle", {"enabled": "1"})
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = client.post(f"{BASE}clients/sync", follow=True)
+    assert "Clients sync started. Refresh this page to follow it." in response.content.decode()
+    assert len(callbacks) == 1
+    event = AuditEvent.objects.get(action="sync.requested")
+    assert (event.target, event.after, event.actor_label) == ("Clients", {"trigger": "manual"}, ACTOR)
+
+
 def test_line_items_explain_they_run_with_invoices_and_agreements(client):
     page = client.get(f"{BASE}line_items/").content.decode()
     assert "Line Items are not synced on their own: they run with Invoices and Agreements" in page
@@ -492,6 +502,20 @@ def test_required_mapping_cannot_be_deleted_while_on(client, configured):
     response = client.post(f"{BASE}clients/mappings/{mapping.pk}/delete", follow=True)
     assert "Name (name) is required while Clients sync is on." in response.content.decode()
     assert FieldMapping.objects.filter(pk=mapping.pk).exists()
+
+
+def test_required_mapping_cannot_be_remapped_to_another_field_while_on(client, configured):
+    client.post(f"{BASE}clients/toggle", {"enabled": "1"})
+    mapping = FieldMapping.objects.get(
+        object_sync__portal=configured, object_sync__object_type="clients", kleer_field="name"
+    )
+    data = {"action": "save", "kleer_field": "contact", "hubspot_property": "name", "default_value": ""}
+    response = client.post(f"{BASE}clients/mappings/{mapping.pk}/", data)
+    assert response.status_code == 200
+    assert "Name (name) is required while Clients sync is on." in response.content.decode()
+    mapping.refresh_from_db()
+    assert mapping.kleer_field == "name"
+    assert not AuditEvent.objects.filter(action="mapping.updated").exists()
 
 
 def test_mapping_error_type_is_what_the_view_catches():
