@@ -44,28 +44,34 @@ class World:
     hub_id: int
 
 
-def build_world(*, clients=8, products=4, invoices=20, agreements=5, projects=3, seed=1, pro=True, enable=()):
-    from integration.catalog import Plan
-    from integration.services.audit import Actor
-    from integration.services.credentials import credentials_save
+def install_sandbox_portal(*, installed_by: str = "admin@example.com"):
+    """A fake HubSpot portal with the product installed in it, as the OAuth callback would leave it."""
     from integration.services.installations import portal_install
-    from integration.services.object_syncs import object_sync_set_enabled
     from sandbox.hubspot import state as hubspot_state
-    from sandbox.kleer.seed import company_seed
 
-    company = company_seed(
-        clients=clients, products=products, invoices=invoices, agreements=agreements, projects=projects, seed=seed
-    )
     fake = hubspot_state.portal_create()
     token = hubspot_state.token_issue(portal=fake)
-    portal = portal_install(
+    return portal_install(
         hub_id=fake.hub_id,
         access_token=token.token,
         refresh_token=token.refresh_token,
         expires_in=hubspot_state.ACCESS_TOKEN_SECONDS,
         scopes=token.scopes,
-        installed_by="admin@example.com",
+        installed_by=installed_by,
     )
+
+
+def build_world(*, clients=8, products=4, invoices=20, agreements=5, projects=3, seed=1, pro=True, enable=()):
+    from integration.catalog import Plan
+    from integration.services.audit import Actor
+    from integration.services.credentials import credentials_save
+    from integration.services.object_syncs import object_sync_set_enabled
+    from sandbox.kleer.seed import company_seed
+
+    company = company_seed(
+        clients=clients, products=products, invoices=invoices, agreements=agreements, projects=projects, seed=seed
+    )
+    portal = install_sandbox_portal()
     if pro:
         portal.plan = Plan.PRO
         portal.save(update_fields=["plan"])
@@ -75,7 +81,7 @@ def build_world(*, clients=8, products=4, invoices=20, agreements=5, projects=3,
     for object_sync in portal.object_syncs.all():
         if object_sync.object_type in enable:
             object_sync_set_enabled(object_sync=object_sync, enabled=True, actor=actor)
-    return World(portal=portal, company_id=company.company_id, token=company.token, hub_id=fake.hub_id)
+    return World(portal=portal, company_id=company.company_id, token=company.token, hub_id=portal.hub_id)
 
 
 @pytest.fixture

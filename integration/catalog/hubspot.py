@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = [
+    "APP_SCOPES",
     "ASSOCIATION_TYPES",
     "HUBSPOT_OBJECTS",
     "PRIMARY_ASSOCIATION_TYPES",
@@ -16,6 +17,42 @@ __all__ = [
     "association_type_id",
     "resolve_hubspot_object",
 ]
+
+# Every scope the app requires (hubspot-api.md §1.5; https://developers.hubspot.com/scopes): sent on the
+# authorize URL at install, and granted by the sandbox's fake HubSpot, which reads this same list.
+APP_SCOPES: tuple[str, ...] = (
+    "oauth",
+    "crm.objects.companies.read",
+    "crm.objects.companies.write",
+    "crm.schemas.companies.read",
+    "crm.schemas.companies.write",
+    "crm.objects.contacts.read",
+    "crm.objects.contacts.write",
+    "crm.schemas.contacts.read",
+    "crm.schemas.contacts.write",
+    "crm.objects.deals.read",
+    "crm.objects.deals.write",
+    "crm.schemas.deals.read",
+    "crm.schemas.deals.write",
+    "e-commerce",
+    "crm.objects.products.read",
+    "crm.objects.products.write",
+    "crm.objects.line_items.read",
+    "crm.objects.line_items.write",
+    "crm.schemas.line_items.read",
+    "crm.objects.invoices.read",
+    "crm.objects.invoices.write",
+    "crm.schemas.invoices.read",
+    "crm.schemas.invoices.write",
+    "crm.objects.subscriptions.read",
+    "crm.objects.subscriptions.write",
+    "crm.schemas.subscriptions.read",
+    "crm.schemas.subscriptions.write",
+    "crm.objects.projects.read",
+    "crm.objects.projects.write",
+    "crm.schemas.projects.read",
+    "crm.schemas.projects.write",
+)
 
 # Written by HubSpot itself on every record; never a mapping target on any object.
 _SYSTEM_READ_ONLY = frozenset(

@@ -22,47 +22,13 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from accounts.portal_session import portal_session_start
+from integration.catalog.hubspot import APP_SCOPES
 from integration.clients import hubspot
 from integration.clients.errors import ApiError
 from integration.services.installations import portal_install
 
 logger = logging.getLogger("integration.install")
 
-# Every scope the app requires (hubspot-api.md §1.5): one list, sent on the authorize URL. The sandbox's fake
-# HubSpot grants the same set (sandbox.hubspot.state.ALL_SCOPES).
-SCOPES: tuple[str, ...] = (
-    "oauth",
-    "crm.objects.companies.read",
-    "crm.objects.companies.write",
-    "crm.schemas.companies.read",
-    "crm.schemas.companies.write",
-    "crm.objects.contacts.read",
-    "crm.objects.contacts.write",
-    "crm.schemas.contacts.read",
-    "crm.schemas.contacts.write",
-    "crm.objects.deals.read",
-    "crm.objects.deals.write",
-    "crm.schemas.deals.read",
-    "crm.schemas.deals.write",
-    "e-commerce",
-    "crm.objects.products.read",
-    "crm.objects.products.write",
-    "crm.objects.line_items.read",
-    "crm.objects.line_items.write",
-    "crm.schemas.line_items.read",
-    "crm.objects.invoices.read",
-    "crm.objects.invoices.write",
-    "crm.schemas.invoices.read",
-    "crm.schemas.invoices.write",
-    "crm.objects.subscriptions.read",
-    "crm.objects.subscriptions.write",
-    "crm.schemas.subscriptions.read",
-    "crm.schemas.subscriptions.write",
-    "crm.objects.projects.read",
-    "crm.objects.projects.write",
-    "crm.schemas.projects.read",
-    "crm.schemas.projects.write",
-)
 STATE_SESSION_KEY = "oauth_state"
 STATE_TTL = dt.timedelta(minutes=10)
 
@@ -90,7 +56,7 @@ def install(request: HttpRequest) -> HttpResponse:
     query = urlencode(
         {
             "client_id": settings.HUBSPOT_CLIENT_ID,
-            "scope": " ".join(SCOPES),
+            "scope": " ".join(APP_SCOPES),
             "redirect_uri": redirect_uri(),
             "state": state,
         },

@@ -15,6 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
+from integration.catalog.hubspot import APP_SCOPES
 from sandbox.hubspot import clock
 from sandbox.hubspot.models import AccessToken, AuthorizationCode, Portal, RefreshToken
 
@@ -26,40 +27,8 @@ FIRST_HUB_ID = 10_000_001
 # The fake app's id (token metadata `app_id`, the 429 `groupName`); a setting can override it.
 DEFAULT_APP_ID = 3_141_592
 
-# Every scope the product asks for at install (hubspot-api.md §1.5).
-ALL_SCOPES = (
-    "oauth",
-    "crm.objects.companies.read",
-    "crm.objects.companies.write",
-    "crm.schemas.companies.read",
-    "crm.schemas.companies.write",
-    "crm.objects.contacts.read",
-    "crm.objects.contacts.write",
-    "crm.schemas.contacts.read",
-    "crm.schemas.contacts.write",
-    "crm.objects.deals.read",
-    "crm.objects.deals.write",
-    "crm.schemas.deals.read",
-    "crm.schemas.deals.write",
-    "e-commerce",
-    "crm.objects.products.read",
-    "crm.objects.products.write",
-    "crm.objects.line_items.read",
-    "crm.objects.line_items.write",
-    "crm.schemas.line_items.read",
-    "crm.objects.invoices.read",
-    "crm.objects.invoices.write",
-    "crm.schemas.invoices.read",
-    "crm.schemas.invoices.write",
-    "crm.objects.subscriptions.read",
-    "crm.objects.subscriptions.write",
-    "crm.schemas.subscriptions.read",
-    "crm.schemas.subscriptions.write",
-    "crm.objects.projects.read",
-    "crm.objects.projects.write",
-    "crm.schemas.projects.read",
-    "crm.schemas.projects.write",
-)
+# The fake grants the scopes the app is configured with, as HubSpot grants an app's required scopes.
+ALL_SCOPES = APP_SCOPES
 
 PORTAL_FIELDS = (
     "hub_domain",

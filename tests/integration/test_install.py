@@ -14,6 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from integration.catalog.hubspot import APP_SCOPES
 from integration.clients.errors import PermanentError
 from integration.clients.hubspot import TokenGrant
 from integration.models import AuditEvent, FieldMapping, HubSpotInstallation, ObjectSync, Portal
@@ -80,15 +81,9 @@ def test_install_redirects_to_hubspot_with_scopes_redirect_uri_and_state(client)
     query = parse_qs(url.query)
     assert query["client_id"] == ["test-client-id"]
     assert query["redirect_uri"] == ["https://kleer.example.com/hubspot/oauth/callback"]
-    assert query["scope"][0].split(" ") == list(install_views.SCOPES)
+    assert query["scope"][0].split(" ") == list(APP_SCOPES)
     assert len(query["state"][0]) >= 40
     assert client.session["oauth_state"]["value"] == query["state"][0]
-
-
-def test_scopes_match_what_the_sandbox_grants():
-    from sandbox.hubspot.state import ALL_SCOPES
-
-    assert install_views.SCOPES == ALL_SCOPES
 
 
 def test_callback_installs_binds_the_session_and_opens_the_settings(client, exchange):

@@ -8,10 +8,9 @@ from django.core.cache import cache
 from django.test import Client
 
 from integration.models import AuditEvent, KleerCredentials, SyncRun
-from integration.services.installations import portal_install
-from sandbox.hubspot import state as hubspot_state
 from sandbox.hubspot_crm import selectors as crm
 from sandbox.kleer.seed import company_seed
+from tests.conftest import install_sandbox_portal
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -20,16 +19,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def setup(sandbox_urls, settings):
     settings.CELERY_TASK_ALWAYS_EAGER = True
     cache.clear()
-    fake = hubspot_state.portal_create()
-    token = hubspot_state.token_issue(portal=fake)
-    portal = portal_install(
-        hub_id=fake.hub_id,
-        access_token=token.token,
-        refresh_token=token.refresh_token,
-        expires_in=hubspot_state.ACCESS_TOKEN_SECONDS,
-        scopes=token.scopes,
-        installed_by="ada@example.com",
-    )
+    portal = install_sandbox_portal(installed_by="ada@example.com")
     client = Client()
     session = client.session
     session["portal_hub_id"] = portal.hub_id
