@@ -19,6 +19,17 @@ def _close_pooled_http() -> Iterator[None]:
     sessions_close()
 
 
+def redis_forget_rate_limits(url: str) -> None:
+    """Delete the rate limiter's keys only: a flushdb would also wipe the queue of a worker test running in
+    another xdist process on the same Redis."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+    for pattern in ("LIMITS*", "kh:*"):
+        for key in client.scan_iter(pattern):
+            client.delete(key)
+
+
 @pytest.fixture
 def staff_user(django_user_model):
     return django_user_model.objects.create_user(email="support@example.com", password="pw-123456789", is_staff=True)

@@ -151,6 +151,9 @@ class KleerClient:
             )
         if status == 404:
             return PermanentError(message or "not found", service=SERVICE, status=404)
+        if status in (423, 429):
+            # Throttled or locked: Kleer did not act on the call, so it is safe to retry (http.NOT_PROCESSED).
+            return TransientError(message or f"Kleer answered HTTP {status}", service=SERVICE, status=status)
         if status >= 500 and response.request.method != "GET" and message:
             # A write that Kleer refused with a message is a business error: retrying repeats it.
             return PermanentError(message, service=SERVICE, status=status)

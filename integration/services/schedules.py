@@ -42,21 +42,37 @@ def schedule_apply(*, object_sync: ObjectSync) -> PeriodicTask | None:
     if task is None:
         if not should_run:
             return None
-        task, _ = PeriodicTask.objects.get_or_create(
-            name=schedule_name(object_sync),
-            defaults={
-                "task": SYNC_TASK,
-                "interval": interval_for(spec.interval_minutes),
-                "kwargs": json.dumps({"object_sync_id": object_sync.pk}),
-                "enabled": should_run,
-                "description": f"{spec.label} for HubSpot portal {object_sync.portal.hub_id}",
-            },
-        )
-        ObjectSync.objects.filter(pk=object_sync.pk).update(periodic_task=task)
-        object_sync.periodic_task = task
+        task = _entry_claim(object_sync=object_sync)
     if task.enabled != should_run:
         task.enabled = should_run
         task.save(update_fields=["enabled"])  # save() bumps PeriodicTasks so beat reloads
+    return task
+
+
+def _entry_claim(*, object_sync: ObjectSync) -> PeriodicTask:
+    """Create the (enabled) entry of `object_sync` and link it.
+
+    An unlinked entry of the same name is taken over: its ObjectSync is gone (a portal removed outside the
+    services, a restored backup) and its kwargs name a row that no longer exists, so the task would fail at
+    every tick. Its target is re-pointed; its schedule is kept, as it may be an ops edit.
+    """
+    spec = object_sync.spec
+    kwargs = json.dumps({"object_sync_id": object_sync.pk})
+    task, created = PeriodicTask.objects.get_or_create(
+        name=schedule_name(object_sync),
+        defaults={
+            "task": SYNC_TASK,
+            "interval": interval_for(spec.interval_minutes),
+            "kwargs": kwargs,
+            "enabled": True,
+            "description": f"{spec.label} for HubSpot portal {object_sync.portal.hub_id}",
+        },
+    )
+    if not created and (task.task, task.kwargs, task.args) != (SYNC_TASK, kwargs, "[]"):
+        task.task, task.kwargs, task.args = SYNC_TASK, kwargs, "[]"
+        task.save(update_fields=["task", "kwargs", "args"])
+    ObjectSync.objects.filter(pk=object_sync.pk).update(periodic_task=task)
+    object_sync.periodic_task = task
     return task
 
 

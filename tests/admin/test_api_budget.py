@@ -10,6 +10,7 @@ import pytest
 from integration import selectors
 from integration.clients import ratelimit
 from integration.models import RateLimitWindow
+from tests.conftest import redis_forget_rate_limits
 
 
 @pytest.mark.django_db
@@ -27,9 +28,7 @@ def redis_url(settings):
     url = os.environ.get("TEST_REDIS_URL", "")
     if not url:
         pytest.skip("no Redis (TEST_REDIS_URL) configured")
-    import redis
-
-    redis.Redis.from_url(url).flushdb()
+    redis_forget_rate_limits(url)
     settings.REDIS_URL = url
     return url
 

@@ -4,7 +4,9 @@
 
 With --json, prints exactly one JSON object:
 {"portal": …, "objects": {"clients": {"read", "unchanged", "created", "updated", "failed", "skipped",
-"hubspot_calls", "seconds"}, …}}.
+"deleted", "hubspot_calls", "seconds", "status"[, "error"]}, …}} — one entry per object type of the run order,
+line items after their parent; an object that could not run has status "skipped" and the reason in "error".
+Line items run once per parent (invoices, agreements): their entry sums both runs, with the worse status.
 """
 
 from __future__ import annotations
@@ -20,6 +22,17 @@ from integration.services.sync import portal_sync_run
 FIELDS = ("read", "unchanged", "created", "updated", "failed", "skipped", "deleted", "hubspot_calls")
 
 
+# From best to worst: a merged entry keeps the worse of two statuses.
+STATUS_ORDER = [
+    SyncRun.Status.SKIPPED,
+    SyncRun.Status.SUCCEEDED,
+    SyncRun.Status.RUNNING,
+    SyncRun.Status.PARTIAL,
+    SyncRun.Status.ABANDONED,
+    SyncRun.Status.FAILED,
+]
+
+
 def run_summary(run: SyncRun) -> dict:
     summary = {name: getattr(run, name) for name in FIELDS}
     summary["seconds"] = round(run.duration.total_seconds(), 3) if run.duration else 0.0
@@ -27,6 +40,29 @@ def run_summary(run: SyncRun) -> dict:
     if run.error:
         summary["error"] = run.error
     return summary
+
+
+def summary_merge(first: dict, second: dict) -> dict:
+    """Combine two runs of the same object type (line items of invoices and of agreements)."""
+    merged = {name: first[name] + second[name] for name in FIELDS}
+    merged["seconds"] = round(first["seconds"] + second["seconds"], 3)
+    worse = max(first, second, key=lambda s: STATUS_ORDER.index(s["status"]))
+    merged["status"] = worse["status"]
+    errors = list(dict.fromkeys(s["error"] for s in (first, second) if s.get("error")))
+    if errors:
+        merged["error"] = "; ".join(errors)
+    return merged
+
+
+def runs_summarise(runs: list[SyncRun]) -> dict[str, dict]:
+    """One summary per object type, in run order, line items after their first parent."""
+    objects: dict[str, dict] = {}
+    for run in runs:
+        for each in (run, *run.children.all()):
+            summary = run_summary(each)
+            known = objects.get(each.object_type)
+            objects[each.object_type] = summary_merge(known, summary) if known else summary
+    return objects
 
 
 class Command(BaseCommand):
@@ -46,11 +82,7 @@ class Command(BaseCommand):
         if wanted == ["line_items"]:
             wanted = ["invoices", "agreements"]
         runs = portal_sync_run(portal=portal, object_types=wanted, full=options["full"])
-        objects: dict[str, dict] = {}
-        for run in runs:
-            objects[run.object_type] = run_summary(run)
-            for child in run.children.all():
-                objects[child.object_type] = run_summary(child)
+        objects = runs_summarise(runs)
         if options["json"]:
             self.stdout.write(json.dumps({"portal": portal.hub_id, "objects": objects}))
             return

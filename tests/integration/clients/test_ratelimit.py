@@ -11,6 +11,7 @@ from django.conf import settings
 
 from integration.clients import ratelimit
 from integration.clients.errors import TransientError
+from tests.conftest import redis_forget_rate_limits
 
 WINDOW = ratelimit.Window(limit=10, seconds=1)
 # Stamps are taken after acquire() returns, so scheduling on a loaded machine can shift one by some milliseconds.
@@ -38,9 +39,7 @@ def max_in_any_window(stamps: list[float], seconds: float) -> int:
 def redis_url():
     if not settings.REDIS_URL:
         pytest.skip("no Redis (TEST_REDIS_URL) configured")
-    import redis
-
-    redis.Redis.from_url(settings.REDIS_URL).flushdb()
+    redis_forget_rate_limits(settings.REDIS_URL)
     return settings.REDIS_URL
 
 
