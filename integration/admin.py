@@ -588,14 +588,22 @@ class PortalDisplayMixin:
         url = changelist_url(models.RecordError, portal=obj.hub_id, age="24h", state="unresolved")
         return format_html('<a href="{}">{}</a>', url, badge(str(obj.errors_24h), "bad"))
 
-    @admin.display(description="API calls / 10 s")
+    @admin.display(description="HubSpot API")
     def api_budget(self, obj: models.Portal) -> SafeString | str:
-        used = getattr(obj, "api_calls_used", None)
-        if used is None:
+        usage: selectors.ApiUsage | None = getattr(obj, "api_usage", None)
+        if usage is None:
             return "–"
         limit = settings.HUBSPOT_RATE_LIMIT
+        used = usage.calls_10s
         tone = "bad" if used >= limit * 0.9 else "warn" if used >= limit / 2 else ""
-        return badge(f"{used}/{limit}", tone)
+        return format_html(
+            '{} <span class="kh-muted">/ 10 s</span><br><span class="kh-muted">24 h: {} calls, {} × 429, {} failed'
+            "</span>",
+            badge(f"{used}/{limit}", tone),
+            usage.calls_24h,
+            usage.throttled_24h,
+            usage.errors_24h,
+        )
 
 
 @admin.register(models.Portal)
@@ -636,12 +644,12 @@ class PortalAdmin(PortalActionsMixin, PortalDisplayMixin, admin.ModelAdmin):
         return selectors.portal_list_queryset()
 
     def get_changelist_instance(self, request: HttpRequest) -> Any:
-        """Read the page's API budget in one batch (one query or one Redis round trip), not one per row."""
+        """Read the page's API budget in one batch (one query plus one Redis round trip), not one per row."""
         changelist = super().get_changelist_instance(request)
         rows = list(changelist.result_list)  # evaluates the page once; rendering reuses this result cache
-        used = selectors.hubspot_calls_used([p.hub_id for p in rows])
+        usage = selectors.hubspot_usage([p.hub_id for p in rows])
         for portal in rows:
-            portal.api_calls_used = used.get(portal.hub_id, 0)
+            portal.api_usage = usage[portal.hub_id]
         return changelist
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -732,10 +740,9 @@ class PortalAdmin(PortalActionsMixin, PortalDisplayMixin, admin.ModelAdmin):
 
     @admin.display(description="Sync")
     def sync_state(self, obj: models.Portal) -> SafeString:
-        used = selectors.hubspot_calls_used([obj.hub_id]).get(obj.hub_id, 0)
-        obj.api_calls_used = used
+        obj.api_usage = selectors.hubspot_usage([obj.hub_id])[obj.hub_id]
         return format_html(
-            "{} · record errors in 24 h: {} · HubSpot calls in the last 10 s: {}",
+            "{} · record errors in 24 h: {} · HubSpot calls: {}",
             self.last_sync(obj),
             self.errors(obj),
             self.api_budget(obj),
@@ -961,7 +968,7 @@ class SyncRunAdmin(PortalColumnMixin, ReadOnlyAdmin):
         "finished_at",
         "duration_col",
         ("read", "unchanged", "created", "updated", "failed", "skipped", "deleted"),
-        "hubspot_calls",
+        ("hubspot_calls", "hubspot_throttled", "hubspot_errors"),
         "error",
         "related",
     ]

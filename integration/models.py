@@ -234,6 +234,10 @@ class SyncRun(models.Model):
     skipped = models.PositiveIntegerField(default=0)
     deleted = models.PositiveIntegerField(default=0)
     hubspot_calls = models.PositiveIntegerField(default=0)
+    hubspot_throttled = models.PositiveIntegerField(default=0, help_text="HubSpot answers 429 during the run.")
+    hubspot_errors = models.PositiveIntegerField(
+        default=0, help_text="HubSpot calls that failed (non-2xx or network), retried ones included."
+    )
     error = models.TextField(blank=True)
 
     class Meta:

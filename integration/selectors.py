@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from django.db.models import Count, Exists, F, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
+from django.db.models import Count, Exists, F, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
@@ -189,3 +189,33 @@ def hubspot_calls_used(hub_ids: Sequence[int]) -> dict[int, int]:
     if isinstance(store, ratelimit.DatabaseBackend):
         return _database_used(hub_ids, window)
     return {h: store.used(_hubspot_key(h), window) for h in hub_ids}
+
+
+@dataclass(frozen=True)
+class ApiUsage:
+    """A portal's HubSpot budget: calls in the rate-limit window now, and what its sync runs used in 24 h.
+
+    The 24 h figures come from SyncRun rows (`hubspot_calls`, `hubspot_throttled`, `hubspot_errors`), so
+    calls made outside a run (the settings page listing properties) count only in the 10 s window.
+    """
+
+    calls_10s: int = 0
+    calls_24h: int = 0
+    throttled_24h: int = 0
+    errors_24h: int = 0
+
+
+def hubspot_usage(hub_ids: Sequence[int], *, now: dt.datetime | None = None) -> dict[int, ApiUsage]:
+    """The API budget of each portal in `hub_ids`: one rate-limit read and one query, however many portals."""
+    if not hub_ids:
+        return {}
+    since = (now or timezone.now()) - ERROR_WINDOW
+    rows = (
+        SyncRun.objects.filter(portal__hub_id__in=hub_ids, started_at__gte=since)
+        .order_by()
+        .values("portal__hub_id")
+        .annotate(calls=Sum("hubspot_calls"), throttled=Sum("hubspot_throttled"), errors=Sum("hubspot_errors"))
+    )
+    day = {r["portal__hub_id"]: (r["calls"], r["throttled"], r["errors"]) for r in rows}
+    now_used = hubspot_calls_used(hub_ids)
+    return {h: ApiUsage(now_used.get(h, 0), *day.get(h, (0, 0, 0))) for h in hub_ids}

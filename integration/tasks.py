@@ -8,7 +8,7 @@ from celery import shared_task
 from django.conf import settings
 
 from integration.clients.errors import RescheduleError, TransientError
-from integration.models import SyncRun
+from integration.models import ObjectSync, SyncRun
 from integration.services import housekeeping, sync
 
 logger = logging.getLogger("integration.tasks")
@@ -23,6 +23,9 @@ def object_sync_run(self, object_sync_id: int, trigger: str = SyncRun.Trigger.SC
     the message on the broker, and the stale run lock is taken over by the retry."""
     try:
         sync.object_sync_run(object_sync_id=object_sync_id, trigger=trigger, full=full)
+    except ObjectSync.DoesNotExist:
+        # Queued before its portal was removed (or a beat entry outlived it): nothing to sync, nothing to retry.
+        logger.warning("object sync %s no longer exists; task dropped", object_sync_id)
     except RescheduleError as exc:
         raise self.retry(exc=exc, countdown=int(exc.retry_after or 600), max_retries=MAX_RETRIES + 1) from exc
     except TransientError as exc:

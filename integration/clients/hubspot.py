@@ -29,7 +29,7 @@ from integration.clients.errors import (
     PermanentError,
     TransientError,
 )
-from integration.clients.http import HttpClient, RetryPolicy
+from integration.clients.http import CallStats, HttpClient, RetryPolicy
 
 if TYPE_CHECKING:
     from integration.models import HubSpotInstallation
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 SERVICE = "HubSpot"
 BATCH_LIMIT = 100
 REFRESH_MARGIN = dt.timedelta(minutes=5)
+FEATURE_NOT_ENABLED = "FEATURE_NOT_ENABLED"  # 403 category when the portal lacks e.g. payments (§10.3)
 PERMANENT_STATUSES = {400, 403, 404, 405, 409, 414, 415}
 
 
@@ -212,6 +213,11 @@ class HubSpotClient:
     @property
     def calls(self) -> int:
         return self.http.stats.calls
+
+    @property
+    def stats(self) -> CallStats:
+        """Calls, 429s and failures of this client so far (search calls included)."""
+        return self.http.stats
 
     # -- tokens -----------------------------------------------------------------------------------
 
@@ -444,6 +450,18 @@ class HubSpotClient:
     # Reference: https://developers.hubspot.com/docs/api-reference/crm-pipelines-v3/guide
     def pipelines(self, object_type: str) -> list[dict[str, Any]]:
         return self._json("GET", f"/crm/pipelines/{self.version}/{object_type}").get("results", [])
+
+    def object_available(self, object_type: str) -> bool:
+        """Whether the portal has the feature behind `object_type` (commerce subscriptions need HubSpot
+        Payments or Stripe; projects the Projects tool): one list call that HubSpot answers with 403
+        FEATURE_NOT_ENABLED when it is missing (hubspot-api.md §5.2, §5.3, §10.3)."""
+        try:
+            self.call("GET", self.objects_path(object_type), params={"limit": 1})
+        except PermanentError as exc:
+            if exc.category == FEATURE_NOT_ENABLED:
+                return False
+            raise
+        return True
 
     # Reference: https://developers.hubspot.com/docs/api-reference/account-account-info-v3/guide
     def account_info(self) -> dict[str, Any]:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from django.db import transaction
 
 from integration.catalog import Plan
-from integration.models import HubSpotInstallation, ObjectSync, SyncedRecord
+from integration.clients.hubspot import HubSpotClient
+from integration.models import HubSpotInstallation, ObjectSync, Portal, SyncedRecord
 from integration.services.audit import Actor, audit_record
 from integration.services.installations import mappings_reset_to_defaults
 from integration.services.schedules import schedule_apply
@@ -86,6 +87,27 @@ def object_sync_set_target(*, object_sync: ObjectSync, hubspot_object: str, acto
         after={"hubspot_object": hubspot_object},
     )
     return object_sync
+
+
+def object_syncs_fit_portal(*, portal: Portal, hubspot: HubSpotClient) -> list[str]:
+    """Point unused object types away from HubSpot objects the portal cannot have; the labels switched.
+
+    Agreements default to commerce subscriptions, which exist only in portals that collect payments through
+    HubSpot Payments or Stripe (hubspot-api.md §5.3); elsewhere HubSpot answers 403 FEATURE_NOT_ENABLED and
+    the first allowed target that needs nothing (deals) is the useful default. Called after an install.
+    Object types that are on, or already have records in HubSpot, are the customer's choice and kept.
+    """
+    switched = []
+    for object_sync in portal.object_syncs.filter(enabled=False).select_related("portal"):
+        target = object_sync.spec.target(object_sync.hubspot_object)
+        fallback = next((t for t in object_sync.spec.targets if not t.requires_payments), None)
+        if not target.requires_payments or fallback is None or synced_count(object_sync):
+            continue
+        if hubspot.object_available(target.hubspot_object):
+            continue
+        object_sync_set_target(object_sync=object_sync, hubspot_object=fallback.hubspot_object, actor=Actor.system())
+        switched.append(object_sync.spec.label)
+    return switched
 
 
 def synced_count(object_sync: ObjectSync) -> int:

@@ -82,21 +82,28 @@ def object_sync_run(
     try:
         result = object_sync_execute(object_sync=object_sync, run=run, kleer=kleer, hubspot=hubspot, full=full)
     except ApiError as exc:
-        run.hubspot_calls = hubspot.calls
+        _count_calls(run, hubspot)
         sync_run_finish(run=run, status=SyncRun.Status.FAILED, error=str(exc))
         if isinstance(exc, TransientError):
             raise
         return run
     except catalog.TransformError as exc:
+        _count_calls(run, hubspot)
         sync_run_finish(run=run, status=SyncRun.Status.FAILED, error=str(exc))
         return run
-    return _finish(run, object_sync, result, hubspot.calls)
+    return _finish(run, object_sync, result, hubspot)
 
 
-def _finish(run: SyncRun, object_sync: ObjectSync, result: RunResult, calls: int) -> SyncRun:
+def _count_calls(run: SyncRun, hubspot: HubSpotClient) -> None:
+    """The run's share of the portal's API budget (the admin sums these over 24 h)."""
+    stats = hubspot.stats
+    run.hubspot_calls, run.hubspot_throttled, run.hubspot_errors = stats.calls, stats.throttled, stats.errors
+
+
+def _finish(run: SyncRun, object_sync: ObjectSync, result: RunResult, hubspot: HubSpotClient) -> SyncRun:
     counts = result.counts[object_sync.object_type]
     counts.apply_to(run)
-    run.hubspot_calls = calls
+    _count_calls(run, hubspot)
     failed = counts.failed + sum(c.failed for k, c in result.counts.items() if k != object_sync.object_type)
     status = SyncRun.Status.PARTIAL if failed else SyncRun.Status.SUCCEEDED
     sync_run_finish(run=run, status=status, error="; ".join(result.notes))

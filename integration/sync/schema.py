@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from integration import catalog
 from integration.clients.errors import PermanentError
-from integration.clients.hubspot import HubSpotClient
+from integration.clients.hubspot import FEATURE_NOT_ENABLED, HubSpotClient
 from integration.models import FieldMapping, ObjectSync
 
 KLEER_DELETED = catalog.PropertyDefinition(
@@ -54,6 +54,25 @@ def _definitions(object_sync: ObjectSync, mappings: Sequence[FieldMapping]) -> l
     return wanted
 
 
+def _properties(object_sync: ObjectSync, hubspot: HubSpotClient) -> list[dict]:
+    """The target's properties; a portal without the target's feature gets a message saying what to do."""
+    try:
+        return hubspot.properties(object_sync.hubspot_object)
+    except PermanentError as exc:
+        if exc.category != FEATURE_NOT_ENABLED:
+            raise
+        raise SchemaError(feature_missing_message(object_sync)) from exc
+
+
+def feature_missing_message(object_sync: ObjectSync) -> str:
+    spec = object_sync.spec
+    target = spec.target(object_sync.hubspot_object)
+    what = "HubSpot Payments or Stripe" if target.requires_payments else f"the {target.label} tool"
+    others = [t.label for t in spec.targets if t.hubspot_object != target.hubspot_object]
+    advice = f"switch {spec.label} to {' or '.join(others)} on the settings page" if others else "turn it off"
+    return f"This HubSpot portal has no {target.label}: that needs {what}. Set it up in HubSpot, or {advice}."
+
+
 def schema_ensure(
     *, object_sync: ObjectSync, mappings: Sequence[FieldMapping], hubspot: HubSpotClient, force: bool = False
 ) -> None:
@@ -61,7 +80,7 @@ def schema_ensure(
     if not force and schema_is_current(object_sync):
         return
     target = object_sync.hubspot_object
-    existing = {p["name"]: p for p in hubspot.properties(target)}
+    existing = {p["name"]: p for p in _properties(object_sync, hubspot)}
     group_needed = any(d.name not in existing for d in _definitions(object_sync, mappings))
     if group_needed:
         hubspot.property_group_create(target, name=catalog.PROPERTY_GROUP, label=catalog.PROPERTY_GROUP_LABEL)

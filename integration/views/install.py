@@ -25,7 +25,10 @@ from accounts.portal_session import portal_session_start
 from integration.catalog.hubspot import APP_SCOPES
 from integration.clients import hubspot
 from integration.clients.errors import ApiError
+from integration.clients.hubspot import HubSpotClient
+from integration.models import Portal
 from integration.services.installations import portal_install
+from integration.services.object_syncs import object_syncs_fit_portal
 
 logger = logging.getLogger("integration.install")
 
@@ -115,8 +118,22 @@ def oauth_callback(request: HttpRequest) -> HttpResponse:
         installed_by=identity.email,
         hub_domain=identity.hub_domain,
     )
+    _fit_features(portal)
     portal_session_start(request, hub_id=portal.hub_id, email=identity.email, user_id=grant.user_id, via="oauth")
     return HttpResponseRedirect(reverse("integration:settings", kwargs={"hub_id": portal.hub_id}))
+
+
+def _fit_features(portal: Portal) -> None:
+    """Best effort: the install stands even when HubSpot cannot be asked; the first run then explains."""
+    try:
+        switched = object_syncs_fit_portal(
+            portal=portal, hubspot=HubSpotClient(installation=portal.installation, allow_sleep=False)
+        )
+    except ApiError as exc:
+        logger.warning("portal %s: could not check its HubSpot features: %s", portal.hub_id, exc)
+        return
+    if switched:
+        logger.info("portal %s: %s switched to a target the portal has", portal.hub_id, ", ".join(switched))
 
 
 def _declined(request: HttpRequest) -> HttpResponse:

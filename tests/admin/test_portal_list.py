@@ -10,6 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from integration import selectors
 from integration.models import (
     HubSpotInstallation,
     KleerCredentials,
@@ -17,6 +18,7 @@ from integration.models import (
     Portal,
     RateLimitWindow,
     RecordError,
+    SyncRun,
 )
 from tests.admin.conftest import make_portal
 from tests.admin.helpers import PORTALS, listed
@@ -50,12 +52,25 @@ def test_a_row_shows_connection_credentials_objects_outcome_errors_and_api_budge
     error(portal, "4", "resolved")  # resolved: not counted
     now = time.time()
     RateLimitWindow.objects.create(key=f"hubspot:{portal.hub_id}", hits=[now - 1, now - 2, now - 3, now - 60])
+    SyncRun.objects.create(
+        portal=portal,
+        object_type="clients",
+        status="succeeded",
+        hubspot_calls=40,
+        hubspot_throttled=2,
+        hubspot_errors=3,
+    )
 
     response = admin_client_.get(PORTALS)
     row = listed(response)[0]
     html = response.content.decode()
 
-    assert (row.hubspot_status, row.kleer_key_last4, row.errors_24h, row.api_calls_used) == ("connected", "4321", 2, 3)
+    assert (row.hubspot_status, row.kleer_key_last4, row.errors_24h, row.api_usage) == (
+        "connected",
+        "4321",
+        2,
+        selectors.ApiUsage(calls_10s=3, calls_24h=40, throttled_24h=2, errors_24h=3),
+    )
     assert '<span class="kh-badge kh-ok" title="">connected</span>' in html
     assert f"••••4321 · company {4800 + portal.pk}" in html
     assert '<span class="kh-badge kh-ok" title="succeeded">Clients</span>' in html
@@ -63,6 +78,7 @@ def test_a_row_shows_connection_credentials_objects_outcome_errors_and_api_budge
     assert '<span class="kh-badge kh-bad" title="">failed</span> <span class="kh-muted">3\xa0minutes ago</span>' in html
     assert f"/admin/integration/recorderror/?portal={portal.hub_id}&amp;age=24h&amp;state=unresolved" in html
     assert '<span class="kh-badge kh-none" title="">3/100</span>' in html
+    assert "24 h: 40 calls, 2 × 429, 3 failed" in html
 
 
 def test_missing_credentials_and_never_installed_are_flagged(admin_client_):
@@ -157,5 +173,5 @@ def test_the_list_costs_the_same_queries_for_20_and_200_portals(support_client, 
     with_200 = _queries(support_client, params)
     assert with_20 == with_200
     # session, user, permissions (user + groups), filtered and total count, page, object_syncs prefetch,
-    # and one read of the rate-limit windows for the whole page
-    assert with_200 == 9
+    # one read of the rate-limit windows and one sum of the last 24 h of runs for the whole page
+    assert with_200 == 10

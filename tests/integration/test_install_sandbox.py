@@ -87,3 +87,35 @@ def test_reusing_an_authorization_code_fails_cleanly(sandbox_urls):
     installed.installation.refresh_from_db()
     assert installed.installation.access_token == before
     assert Portal.objects.count() == 1
+
+
+def test_a_portal_without_payments_gets_agreements_as_deals(sandbox_urls):
+    session = requests.Session()
+    page = consent_page(session, sandbox_urls)
+    # No HubSpot Payments: commerce subscriptions answer 403 FEATURE_NOT_ENABLED (hubspot-api.md §5.3).
+    form = {"portal": "new", "user_email": "ada@example.com", "features_shown": "1", "feature_projects": "on"}
+    landed = decide(session, page, "approve", **form)
+    assert landed.status_code == 200, landed.text[:500]
+    portal = Portal.objects.get()
+    agreements = portal.object_syncs.get(object_type="agreements")
+    assert (agreements.hubspot_object, agreements.enabled) == ("deals", False)
+    assert set(agreements.mappings.values_list("hubspot_property", flat=True)) == {
+        m.hubspot_property for m in agreements.spec.target("deals").default_mappings
+    }
+    event = AuditEvent.objects.get(portal=portal, action="object_sync.target_changed")
+    assert (event.actor_label, event.before, event.after) == (
+        "system",
+        {"hubspot_object": "subscriptions"},
+        {"hubspot_object": "deals"},
+    )
+    assert portal.object_syncs.get(object_type="projects").hubspot_object == "projects"
+
+
+def test_a_portal_with_payments_keeps_agreements_as_subscriptions(sandbox_urls):
+    session = requests.Session()
+    page = consent_page(session, sandbox_urls)
+    form = {"portal": "new", "user_email": "ada@example.com", "features_shown": "1", "feature_payments": "on"}
+    decide(session, page, "approve", **form)
+    portal = Portal.objects.get()
+    assert portal.object_syncs.get(object_type="agreements").hubspot_object == "subscriptions"
+    assert not AuditEvent.objects.filter(portal=portal, action="object_sync.target_changed").exists()

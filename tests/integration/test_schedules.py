@@ -138,3 +138,14 @@ def test_a_leftover_entry_of_the_same_name_is_pointed_at_this_object():
         15,
     )
     assert object_sync(portal, "clients").periodic_task_id == task.pk
+
+
+def test_a_task_for_an_object_sync_that_is_gone_is_dropped_with_a_warning(caplog):
+    from integration import tasks
+
+    portal = make_portal(plan="pro", enable=("clients",))
+    gone = object_sync(portal, "clients").pk
+    Portal.objects.filter(pk=portal.pk).delete()
+    result = tasks.object_sync_run.apply(args=(gone,))
+    assert (result.state, result.result) == ("SUCCESS", None)
+    assert f"object sync {gone} no longer exists; task dropped" in caplog.text

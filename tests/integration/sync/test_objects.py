@@ -21,6 +21,7 @@ from integration.services.record_errors import BACKOFF, MAX_ATTEMPTS, record_err
 from integration.services.sync import portal_sync_run
 from integration.sync.readers import history_start
 from sandbox.hubspot import faults
+from sandbox.hubspot import state as hubspot_state
 from sandbox.hubspot.models import Portal as FakePortal
 from sandbox.hubspot.models import RequestLog
 from sandbox.hubspot_crm.selectors import associations_of, objects_for
@@ -281,6 +282,19 @@ def test_sync_portal_json_sums_line_items_of_invoices_and_agreements(world_facto
     assert len(by_kleer_id(world, "line_items")) == from_invoices + from_agreements
 
 
+def test_a_run_counts_its_429s_and_failed_calls_for_the_api_budget(world_factory):
+    world = world_factory(clients=5, invoices=0, agreements=0, projects=0, enable=("clients",))
+    fake = FakePortal.objects.get(hub_id=world.hub_id)
+    upsert = {"method": "POST", "path": "batch/upsert$", "count": 1}
+    faults.fault_add(portal=fake, spec={**upsert, "status": 429, "retry_after": 1})
+    faults.fault_add(portal=fake, spec={**upsert, "status": 502})
+    mark = last_log_id()
+    result = run(world, "clients")
+    assert (result.status, result.created) == ("succeeded", 5)
+    assert (result.hubspot_throttled, result.hubspot_errors) == (1, 2)
+    assert result.hubspot_calls == RequestLog.objects.filter(hub_id=world.hub_id, id__gt=mark).count()
+
+
 def test_an_invoice_hubspot_rejects_is_retried_with_backoff_then_parked(world_factory, live_server):
     world = world_factory(clients=3, invoices=30, agreements=0, projects=0, enable=("clients", "invoices"))
     run(world, "clients")
@@ -324,17 +338,22 @@ def test_an_invoice_hubspot_rejects_is_retried_with_backoff_then_parked(world_fa
     assert error.status == "resolved"
 
 
-def test_agreements_on_a_portal_without_payments_fail_clearly_and_write_nothing(world_factory):
-    """DESIGN §2 wants deals for such portals; today nothing switches the target, so the run fails (reported)."""
+def test_agreements_as_subscriptions_without_payments_fail_with_advice_and_sync_as_deals(world_factory):
+    """Installs switch such portals to deals (test_install_sandbox); a portal that loses payments later, or a
+    customer who picks subscriptions anyway, gets a run that says what to do and writes nothing."""
     world = world_factory(clients=2, invoices=0, agreements=2, projects=0, enable=("clients", "agreements"))
-    fake = FakePortal.objects.get(hub_id=world.hub_id)
-    fake.features = {**fake.features, "payments": False}
-    fake.save()
+    hubspot_state.portal_update(portal=FakePortal.objects.get(hub_id=world.hub_id), features={"payments": False})
     run(world, "clients")
     result = run(world, "agreements")
     assert (result.status, result.created, result.failed) == ("failed", 0, 0)
-    assert "payments feature is not enabled" in result.error
+    assert result.error == (
+        "HubSpot: This HubSpot portal has no Subscriptions: that needs HubSpot Payments or Stripe. Set it up in "
+        "HubSpot, or switch Agreements to Deals on the settings page."
+    )
     assert SyncedRecord.objects.filter(object_type="agreements").count() == 0
+    agreements = ObjectSync.objects.get(portal=world.portal, object_type="agreements")
+    object_sync_set_target(object_sync=agreements, hubspot_object="deals", actor=Actor(label="test"))
+    assert (run(world, "agreements").status, len(by_kleer_id(world, "deals"))) == ("succeeded", 2)
 
 
 def test_an_agreement_soft_deleted_in_kleer_is_flagged_and_archive_opt_in_archives(world_factory, live_server):
