@@ -76,6 +76,11 @@ class RetryPolicy:
     max_delay: float = 30.0
     max_sleep: float = 60.0
 
+    @classmethod
+    def configured(cls) -> RetryPolicy:
+        """The policy of every client that is not given one: the first backoff from HTTP_RETRY_BASE_DELAY."""
+        return cls(base_delay=settings.HTTP_RETRY_BASE_DELAY)
+
     def backoff(self, attempt: int, rng: random.Random) -> float:
         """Exponential backoff with jitter in [d/2, d] so retrying workers spread out."""
         delay = min(self.max_delay, self.base_delay * (2 ** (attempt - 1)))

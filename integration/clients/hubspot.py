@@ -202,7 +202,7 @@ class HubSpotClient:
             base_url=settings.HUBSPOT_API_BASE,
             classify=classify,
             allow_sleep=allow_sleep,
-            retry=retry or RetryPolicy(),
+            retry=retry or RetryPolicy.configured(),
             before_call=limiter.acquire,
             on_throttled=lambda _response: limiter.tighten(),
         )

@@ -129,7 +129,7 @@ class KleerClient:
             base_url=f"{(base_url or settings.KLEER_API_BASE).rstrip('/')}/company/{self.company_id}",
             classify=self._classify,
             allow_sleep=allow_sleep,
-            retry=retry or RetryPolicy(),
+            retry=retry or RetryPolicy.configured(),
         )
 
     def __repr__(self) -> str:
