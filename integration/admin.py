@@ -484,7 +484,8 @@ class PortalActionsMixin:
             self.message_user(request, "No parked record errors in the selected portals.", messages.WARNING)
             return
         total = sum(counts.values())
-        self.message_user(request, f"{total} parked record errors will be retried on the next run: {joined(done)}.")
+        noun = "parked record error" if total == 1 else "parked record errors"
+        self.message_user(request, f"{total} {noun} will be retried on the next run: {joined(done)}.")
 
     @admin.action(description="Disconnect HubSpot (customer must reconnect)", permissions=["change"])
     def disconnect(self, request: HttpRequest, queryset: QuerySet) -> None:
@@ -1064,6 +1065,38 @@ class RecordErrorAdmin(PortalColumnMixin, ReadOnlyAdmin):
     def has_retry_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("integration.change_recorderror")
 
+    def get_urls(self) -> list[URLPattern]:
+        retry_view = self.admin_site.admin_view(self.retry_view)
+        return [
+            path("<path:object_id>/retry/", retry_view, name="integration_recorderror_retry"),
+            *super().get_urls(),
+        ]
+
+    def retry_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """The page's Retry button: the list's retry action for this one error, then back to its page."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        error = self.get_object(request, unquote(object_id))
+        if error is None:
+            raise Http404("No such record error.")
+        if not self.has_retry_permission(request):
+            raise PermissionDenied
+        self.retry(request, models.RecordError.objects.filter(pk=error.pk))
+        return HttpResponseRedirect(change_url(error))
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict | None = None
+    ) -> HttpResponse:
+        error = self.get_object(request, unquote(object_id))
+        buttons = []
+        # Only where retrying changes something: a resolved error has nothing left to retry.
+        if error is not None and error.status in selectors.UNRESOLVED and self.has_retry_permission(request):
+            url = reverse("admin:integration_recorderror_retry", args=[error.pk])
+            help_text = "Reset the attempts so the next run of this object retries the record."
+            buttons.append({"name": "retry", "label": "Retry", "confirm": "", "url": url, "help": help_text})
+        extra_context = {**(extra_context or {}), "record_error_buttons": buttons}
+        return super().change_view(request, object_id, form_url, extra_context)
+
     @admin.display(description="Status", ordering="status")
     def status_col(self, obj: models.RecordError) -> SafeString:
         return badge(obj.get_status_display(), OUTCOME_TONES.get(obj.status, ""))
@@ -1086,7 +1119,9 @@ class RecordErrorAdmin(PortalColumnMixin, ReadOnlyAdmin):
             )
             return
         detail = joined([f"{hub_id} ({n})" for hub_id, n in done.items()])
-        self.message_user(request, f"{sum(done.values())} record errors will be retried on the next run: {detail}.")
+        total = sum(done.values())
+        noun = "record error" if total == 1 else "record errors"
+        self.message_user(request, f"{total} {noun} will be retried on the next run: {detail}.")
 
 
 @admin.register(models.InboundEvent)

@@ -37,4 +37,9 @@ def object_sync_run(self, object_sync_id: int, trigger: str = SyncRun.Trigger.SC
 def housekeeping_prune() -> None:
     """Prune sync history past SYNC_RUN_RETENTION_DAYS (code-owned: daily from CELERY_BEAT_SCHEDULE)."""
     result = housekeeping.sync_history_prune(days=settings.SYNC_RUN_RETENTION_DAYS)
-    logger.info("pruned %s sync runs and %s resolved record errors", result.sync_runs, result.record_errors)
+    logger.info(
+        "pruned %s sync runs, %s resolved record errors and %s inbound events",
+        result.sync_runs,
+        result.record_errors,
+        result.inbound_events,
+    )

@@ -9,7 +9,7 @@ from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from integration.models import RecordError, SyncRun
+from integration.models import InboundEvent, RecordError, SyncRun
 
 BATCH_SIZE = 1000
 
@@ -20,6 +20,7 @@ class PruneResult:
 
     sync_runs: int
     record_errors: int
+    inbound_events: int
 
 
 def _delete_in_batches(queryset: models.QuerySet, batch_size: int) -> int:
@@ -41,10 +42,13 @@ def _delete_in_batches(queryset: models.QuerySet, batch_size: int) -> int:
 
 
 def sync_history_prune(*, days: int, batch_size: int = BATCH_SIZE, now: dt.datetime | None = None) -> PruneResult:
-    """Delete SyncRuns started, and resolved RecordErrors resolved, more than `days` days ago.
+    """Delete SyncRuns started, resolved RecordErrors resolved, and processed InboundEvents received, more
+    than `days` days ago.
 
     Open and parked errors are kept whatever their age (they are still work to do), and so is a run that is
-    still marked running (it holds the run lock; the engine abandons stale ones itself).
+    still marked running (it holds the run lock; the engine abandons stale ones itself). An inbound event is
+    kept for de-duplication; HubSpot stops re-sending one long before any retention of a day or more ends
+    (https://developers.hubspot.com/docs/api/webhooks#retries), and an unprocessed one is still work to do.
     """
     if days < 1:
         raise ValueError("SYNC_RUN_RETENTION_DAYS must be at least 1.")
@@ -55,4 +59,6 @@ def sync_history_prune(*, days: int, batch_size: int = BATCH_SIZE, now: dt.datet
     errors = _delete_in_batches(resolved, batch_size)
     old_runs = SyncRun.objects.filter(started_at__lt=cutoff).exclude(status=SyncRun.Status.RUNNING)
     runs = _delete_in_batches(old_runs, batch_size)
-    return PruneResult(sync_runs=runs, record_errors=errors)
+    old_events = InboundEvent.objects.filter(received_at__lt=cutoff, processed_at__isnull=False)
+    events = _delete_in_batches(old_events, batch_size)
+    return PruneResult(sync_runs=runs, record_errors=errors, inbound_events=events)

@@ -1,4 +1,5 @@
-"""Retention: the daily housekeeping task prunes old sync runs and resolved record errors, in batches."""
+"""Retention: the daily housekeeping task prunes old sync runs, resolved record errors and processed inbound
+events, in batches."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from integration.models import RecordError, SyncRun
+from integration.models import InboundEvent, RecordError, SyncRun
 from integration.services.housekeeping import PruneResult, sync_history_prune
 from integration.tasks import housekeeping_prune
 from tests.factories import PortalFactory
@@ -35,6 +36,14 @@ def error(portal, kleer_id: str, status: str, *, seen_days: float, resolved_days
     return row
 
 
+def event(portal, event_id: str, *, received_days: float, processed: bool = True) -> InboundEvent:
+    row = InboundEvent.objects.create(portal=portal, source="webhook", event_id=event_id)
+    InboundEvent.objects.filter(pk=row.pk).update(
+        received_at=days_ago(received_days), processed_at=days_ago(received_days) if processed else None
+    )
+    return row
+
+
 @pytest.fixture
 def history():
     portal = PortalFactory()
@@ -51,6 +60,9 @@ def history():
         "recent_resolved": error(portal, "4", "resolved", seen_days=40, resolved_days=2),
         "old_open": error(portal, "5", "open", seen_days=90, run=old),
         "old_parked": error(portal, "6", "parked", seen_days=90),
+        "old_event": event(portal, "e1", received_days=31),
+        "old_unprocessed_event": event(portal, "e2", received_days=60, processed=False),
+        "recent_event": event(portal, "e3", received_days=29),
     }
 
 
@@ -62,15 +74,16 @@ def remaining(model, rows: dict) -> set[str]:
 def test_prune_deletes_old_runs_and_old_resolved_errors_only(history):
     result = sync_history_prune(days=30, batch_size=2)
 
-    assert result == PruneResult(sync_runs=3, record_errors=3)
+    assert result == PruneResult(sync_runs=3, record_errors=3, inbound_events=1)
     assert remaining(SyncRun, history) == {"old_running", "recent"}
+    assert remaining(InboundEvent, history) == {"old_unprocessed_event", "recent_event"}
     assert remaining(RecordError, history) == {"recent_resolved", "old_open", "old_parked"}
     assert RecordError.objects.get(pk=history["old_open"].pk).run_id is None  # kept; its run is gone
 
 
 def test_prune_twice_deletes_nothing_more(history):
     sync_history_prune(days=30)
-    assert sync_history_prune(days=30) == PruneResult(sync_runs=0, record_errors=0)
+    assert sync_history_prune(days=30) == PruneResult(sync_runs=0, record_errors=0, inbound_events=0)
 
 
 def test_the_task_uses_the_retention_setting(history, settings):

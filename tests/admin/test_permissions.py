@@ -7,11 +7,14 @@ querysets, the way the admin enforces them (has_*_permission, action permissions
 from __future__ import annotations
 
 import pytest
+from django.apps import apps
+from django.contrib import admin
 from django.contrib.auth.models import Group
-from django_celery_beat.models import IntervalSchedule, PeriodicTask
+from django.urls import reverse
+from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
 from accounts.groups import OPS, SUPPORT
-from integration.models import AuditEvent, ObjectSync, Portal, RecordError, SyncRun
+from integration.models import AuditEvent, InboundEvent, ObjectSync, Portal, RecordError, SyncedRecord, SyncRun
 from integration.services.audit import Actor, audit_record
 from tests.admin.conftest import make_portal
 from tests.admin.helpers import PORTALS, action_names, form_data, listed, run_action
@@ -165,6 +168,90 @@ def test_ops_reads_runs_errors_and_object_syncs_but_cannot_retry_or_toggle(ops_c
     page = ops_client.get(f"/admin/integration/objectsync/{clients.pk}/change/")
     assert page.status_code == 200 and 'name="_save"' not in page.content.decode()
     assert ops_client.post(f"/admin/integration/objectsync/{clients.pk}/change/", {}).status_code == 403
+
+
+def integration_admin_pages() -> list[tuple[str, str]]:
+    """(changelist, change page of its first row) of every integration model in the admin."""
+    pages = []
+    for model in admin.site._registry:
+        opts = model._meta
+        if opts.app_label != "integration":
+            continue
+        pk = model._default_manager.order_by("pk").values_list("pk", flat=True).first()
+        assert pk is not None, f"no {opts.model_name} row to look at"
+        base = f"admin:{opts.app_label}_{opts.model_name}"
+        pages.append((reverse(f"{base}_changelist"), reverse(f"{base}_change", args=[pk])))
+    return pages
+
+
+@pytest.fixture
+def one_of_everything(portal, audit_rows):
+    """A row of every integration model, so every change page can be opened."""
+    run = SyncRun.objects.create(portal=portal, object_type="clients", status="failed")
+    RecordError.objects.create(portal=portal, object_type="clients", kleer_id="1", message="m", run=run)
+    SyncedRecord.objects.create(portal=portal, object_type="clients", kleer_id="1", hubspot_object="companies")
+    InboundEvent.objects.create(source="webhook", event_id="e-1", portal=portal)
+    return portal
+
+
+def test_ops_sees_every_integration_page_and_changes_none(ops_client, one_of_everything):
+    pages = integration_admin_pages()
+    assert len(pages) == 9
+    for changelist, change in pages:
+        listing = ops_client.get(changelist)
+        assert listing.status_code == 200, changelist
+        assert listing.context["has_add_permission"] is False, changelist
+        page = ops_client.get(change)
+        assert page.status_code == 200, change
+        assert 'name="_save"' not in page.content.decode(), change
+        assert ops_client.post(change, {}).status_code == 403, change
+
+
+def test_ops_reads_mappings_without_editing_them(ops_client, portal):
+    clients = ObjectSync.objects.get(portal=portal, object_type="clients")
+    page = ops_client.get(f"/admin/integration/objectsync/{clients.pk}/change/")
+    (inline,) = page.context["inline_admin_formsets"]
+    assert (inline.has_view_permission, inline.has_change_permission, inline.has_add_permission) == (True, False, False)
+    html = page.content.decode()
+    shown = sorted(form.instance.hubspot_property for form in inline.formset.forms)
+    assert shown == sorted(clients.mappings.values_list("hubspot_property", flat=True))
+    assert "<p>name</p>" in html  # the values, as text
+    assert f'name="{inline.formset.prefix}-0-hubspot_property"' not in html  # no inputs
+
+
+def test_support_reads_runs_synced_records_and_inbound_events(support_client, one_of_everything):
+    for model in ("syncrun", "syncedrecord", "inboundevent", "hubspotinstallation", "kleercredentials"):
+        row = apps.get_model("integration", model).objects.first()
+        assert support_client.get(f"/admin/integration/{model}/").status_code == 200, model
+        page = support_client.get(f"/admin/integration/{model}/{row.pk}/change/")
+        assert (page.status_code, 'name="_save"' in page.content.decode()) == (200, False), model
+
+
+def test_support_cannot_edit_schedule_objects(support_client):
+    crontab = CrontabSchedule.objects.create(minute="0", hour="3")
+    interval = IntervalSchedule.objects.create(every=9, period="minutes")
+    for url in (
+        "/admin/django_celery_beat/crontabschedule/",
+        f"/admin/django_celery_beat/crontabschedule/{crontab.pk}/change/",
+        f"/admin/django_celery_beat/intervalschedule/{interval.pk}/change/",
+        "/admin/django_celery_beat/periodictask/add/",
+    ):
+        assert support_client.get(url).status_code == 403, url
+    assert support_client.post(f"/admin/django_celery_beat/intervalschedule/{interval.pk}/delete/").status_code == 403
+    assert IntervalSchedule.objects.get(pk=interval.pk).every == 9
+
+
+def test_ops_cannot_retry_a_record_error_from_its_page(ops_client, portal):
+    parked = RecordError.objects.create(
+        portal=portal, object_type="clients", kleer_id="1", status="parked", attempts=5, message="m"
+    )
+    page = ops_client.get(f"/admin/integration/recorderror/{parked.pk}/change/")
+    assert (page.status_code, page.context["record_error_buttons"]) == (200, [])
+    assert ops_client.post(f"/admin/integration/recorderror/{parked.pk}/retry/").status_code == 403
+    assert (RecordError.objects.get(pk=parked.pk).status, RecordError.objects.get(pk=parked.pk).attempts) == (
+        "parked",
+        5,
+    )
 
 
 def test_ops_edits_a_schedule_in_the_beat_admin(ops_client, task):

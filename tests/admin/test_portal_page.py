@@ -50,6 +50,17 @@ def test_inline_shows_the_effective_schedule_with_a_link_to_the_beat_task(admin_
     assert "<p>disabled</p>" in html  # products, switched off
 
 
+def test_each_object_row_links_to_its_mappings_with_their_count(admin_client_):
+    portal = make_portal()
+    html = page(admin_client_, portal).content.decode()
+    for object_sync in ObjectSync.objects.filter(portal=portal):
+        count = object_sync.mappings.count()
+        link = f'<a href="/admin/integration/objectsync/{object_sync.pk}/change/">{count} mappings</a>'
+        assert link in html, object_sync.object_type
+    clients = ObjectSync.objects.get(portal=portal, object_type="clients")
+    assert clients.mappings.count() > 0  # the install flow's defaults, editable one click away
+
+
 def test_a_paused_portal_shows_disabled_schedules(admin_client_):
     portal = make_portal(enable=("clients",))
     from integration.services.audit import Actor

@@ -159,3 +159,39 @@ def test_retry_of_resolved_errors_only_says_so(admin_client_):
     assert messages_of(response) == [
         ("warning", "None of the selected record errors is open or parked; nothing to retry.")
     ]
+
+
+def retry_buttons(response) -> list[tuple[str, str]]:
+    return [(b["label"], b["url"]) for b in response.context["record_error_buttons"]]
+
+
+def test_the_record_error_page_retries_that_error_and_returns_to_it(support_client):
+    portal = make_portal()
+    parked = error(portal, "K-7", status="parked", attempts=5, hubspot_id="H-7")
+    neighbour = error(portal, "K-8", status="parked", attempts=5)
+    page_url, retry_url = f"{ERRORS}{parked.pk}/change/", f"{ERRORS}{parked.pk}/retry/"
+    page = support_client.get(page_url)
+    assert retry_buttons(page) == [("Retry", retry_url)]
+    assert f'<form method="post" action="{retry_url}" class="kh-button">' in page.content.decode()
+
+    response = support_client.post(retry_url)
+
+    assert (response.status_code, response["Location"]) == (302, page_url)
+    rows = {e.pk: (e.status, e.attempts) for e in RecordError.objects.all()}
+    assert rows == {parked.pk: ("open", 0), neighbour.pk: ("parked", 5)}
+    assert messages_of(response) == [("info", f"1 record error will be retried on the next run: {portal.hub_id} (1).")]
+    assert list(AuditEvent.objects.filter(action="record_errors.retried").values_list("actor_label", "after")) == [
+        ("staff:support@example.com", {"count": 1})
+    ]
+    assert support_client.get(retry_url).status_code == 405
+    assert support_client.post(f"{ERRORS}999999/retry/").status_code == 404
+
+
+def test_a_resolved_error_offers_no_retry(support_client):
+    resolved = error(make_portal(), "K-9", status="resolved")
+    assert retry_buttons(support_client.get(f"{ERRORS}{resolved.pk}/change/")) == []
+    response = support_client.post(f"{ERRORS}{resolved.pk}/retry/")
+    assert messages_of(response) == [
+        ("warning", "None of the selected record errors is open or parked; nothing to retry.")
+    ]
+    assert RecordError.objects.get(pk=resolved.pk).status == "resolved"

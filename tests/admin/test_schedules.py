@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from django.conf import settings
-from django_celery_beat.models import IntervalSchedule, PeriodicTask
+from django.core.management import call_command
+from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 from django_celery_beat.schedulers import DatabaseScheduler
 
 from config.celery_app import app as celery_app
@@ -12,7 +15,7 @@ from integration.models import ObjectSync, Portal
 from integration.services.audit import Actor
 from integration.services.object_syncs import object_sync_set_enabled
 from tests.admin.conftest import make_portal
-from tests.admin.helpers import PORTALS, run_action
+from tests.admin.helpers import PORTALS, form_data, run_action
 
 pytestmark = pytest.mark.django_db
 
@@ -75,3 +78,27 @@ def test_code_owned_beat_entries_are_housekeeping_only():
         "integration.tasks.housekeeping_prune"
     }
     assert not [name for name in settings.CELERY_BEAT_SCHEDULE if name.startswith("sync:")]
+
+
+def test_an_ops_crontab_edit_in_the_beat_admin_is_the_portal_pages_schedule_and_survives_a_deploy(
+    ops_client, monkeypatch
+):
+    portal = make_portal(enable=("clients",))
+    task = PeriodicTask.objects.get(name=f"sync:{portal.hub_id}:clients")
+    nightly = CrontabSchedule.objects.create(minute="0", hour="3", timezone="Europe/Stockholm")
+    url = f"/admin/django_celery_beat/periodictask/{task.pk}/change/"
+    data = form_data(ops_client.get(url))
+    data.update(interval="", crontab=str(nightly.pk))
+
+    assert ops_client.post(url, data).status_code == 302
+
+    shown = f'title="{task.name}">At 03:00 AM Europe/Stockholm</a>'
+    assert shown in ops_client.get(f"{PORTALS}{portal.pk}/change/").content.decode()
+    # a deploy: migrations, the groups' permissions re-applied, beat restarted (upserts CELERY_BEAT_SCHEDULE)
+    monkeypatch.setattr("django_celery_beat.schedulers.close_old_connections", lambda: None)
+    call_command("migrate", verbosity=0)
+    call_command("setup_groups", stdout=io.StringIO())
+    DatabaseScheduler(app=celery_app)
+    task.refresh_from_db()
+    assert (task.enabled, task.crontab_id, task.interval_id) == (True, nightly.pk, None)
+    assert shown in ops_client.get(f"{PORTALS}{portal.pk}/change/").content.decode()
