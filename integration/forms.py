@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from typing import Any
 
 from django import forms
@@ -10,6 +12,8 @@ from integration import catalog
 from integration.services.mappings import property_name_error
 
 NONE_FIELD_LABEL = "None (write the default value only)"
+NUMBER = re.compile(r"^-?(\d+(\.\d*)?|\.\d+)$")
+OPTIONS_SHOWN = 12
 
 
 class CredentialsForm(forms.Form):
@@ -68,6 +72,50 @@ def _property_label(prop: dict[str, Any]) -> str:
     return f"{prop['label']} ({prop['name']})" if prop["label"] != prop["name"] else prop["name"]
 
 
+def _parses(parse: Any, value: str) -> bool:
+    try:
+        parse(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_datetime(value: str) -> bool:
+    return value.isdigit() or _parses(lambda v: dt.datetime.fromisoformat(v.replace("Z", "+00:00")), value)
+
+
+def _options_error(prop: dict[str, Any], value: str) -> str:
+    """An enumeration takes only its option values (`;`-separated for multi-select checkboxes)."""
+    options = prop.get("options") or []
+    chosen = [v for v in value.split(";") if v] if prop.get("fieldType") == "checkbox" else [value]
+    if not options or (chosen and all(v in options for v in chosen)):
+        return ""
+    shown = ", ".join(options[:OPTIONS_SHOWN]) + (", …" if len(options) > OPTIONS_SHOWN else "")
+    return f"{prop['label']} takes one of its options in HubSpot (the internal values): {shown}."
+
+
+def default_value_error(prop: dict[str, Any] | None, value: str) -> str:
+    """Why HubSpot would refuse `value` for property `prop` ("" when it accepts it or the type is unknown).
+
+    The default is written verbatim on every record whose Kleer value is empty, so a value HubSpot refuses
+    would fail all of them at sync time (hubspot-api.md §3, value formats per property type).
+    """
+    if not value or prop is None:
+        return ""
+    kind, label = prop.get("type"), prop["label"]
+    if kind == "number" and not NUMBER.match(value):
+        return f"{label} is a number property in HubSpot: enter a number such as 12 or 12.5."
+    if kind == "bool" and value not in ("true", "false"):
+        return f"{label} is a yes/no property in HubSpot: enter true or false."
+    if kind == "date" and not (re.fullmatch(r"\d{4}-\d{2}-\d{2}", value) and _parses(dt.date.fromisoformat, value)):
+        return f"{label} is a date property in HubSpot: enter the date as YYYY-MM-DD, e.g. 2025-01-31."
+    if kind == "datetime" and not _is_datetime(value):
+        return f"{label} is a date and time property in HubSpot: enter it as e.g. 2025-01-31T09:00:00Z."
+    if kind == "enumeration":
+        return _options_error(prop, value)
+    return ""
+
+
 class KleerFieldSelect(forms.Select):
     """The Kleer field dropdown; each option carries the "Create new property" suggestion for its field."""
 
@@ -115,6 +163,7 @@ class MappingForm(forms.Form):
         self.fields["kleer_field"].choices = [("", NONE_FIELD_LABEL)] + [
             (f.name, f.display) for f in spec.mappable_fields
         ]
+        self.properties = {p["name"]: p for p in properties or []}
         if properties is not None:
             choices = [(p["name"], _property_label(p)) for p in properties]
             known = {p["name"] for p in properties}
@@ -129,6 +178,10 @@ class MappingForm(forms.Form):
         data = super().clean()
         if not data.get("kleer_field") and not data.get("default_value") and "default_value" not in self.errors:
             self.add_error("default_value", 'With "None" as the Kleer field, enter the default value to write.')
+        prop = self.properties.get(data.get("hubspot_property") or "")
+        error = default_value_error(prop, data.get("default_value") or "")
+        if error:
+            self.add_error("default_value", error)
         return data
 
     def suggestion(self, kleer_field: str) -> tuple[str, str]:

@@ -383,6 +383,15 @@ class ObjectSpec:
             f"allowed: {values.join_names(self.allowed_targets)}"
         )
 
+    def target_unavailable_message(self, hubspot_object: str) -> str:
+        """What to tell a customer whose HubSpot portal lacks `hubspot_object` (HubSpot answered 403
+        FEATURE_NOT_ENABLED): subscriptions need HubSpot Payments or Stripe, projects the Projects tool."""
+        target = self.target(hubspot_object)
+        needs = "HubSpot Payments or Stripe" if target.requires_payments else f"the {target.label} tool"
+        others = [t.label for t in self.targets if t.hubspot_object != hubspot_object]
+        advice = f", or sync {self.label.lower()} to {' or '.join(others)} instead" if others else " first"
+        return f"This HubSpot portal has no {target.label}: that needs {needs}. Set it up in HubSpot{advice}."
+
     def custom_properties(
         self, target: Target | str, *, include_kleer_id: bool = True
     ) -> tuple[PropertyDefinition, ...]:

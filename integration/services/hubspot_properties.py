@@ -20,7 +20,7 @@ def _cache_key(object_sync: ObjectSync) -> str:
 
 
 def hubspot_properties(*, object_sync: ObjectSync, refresh: bool = False) -> list[dict[str, Any]]:
-    """Writable properties of the target object as [{name, label, type, fieldType}], sorted by label."""
+    """Writable properties of the target object as [{name, label, type, fieldType, options}], sorted by label."""
     key = _cache_key(object_sync)
     cached = None if refresh else cache.get(key)
     if cached is not None:
@@ -33,6 +33,8 @@ def hubspot_properties(*, object_sync: ObjectSync, refresh: bool = False) -> lis
             "label": p.get("label") or p["name"],
             "type": p.get("type"),
             "fieldType": p.get("fieldType"),
+            # An enumeration takes only its option values; the mapping form checks default values against them.
+            "options": [o["value"] for o in p.get("options") or [] if "value" in o],
         }
         for p in client.properties(object_sync.hubspot_object)
         if not (p.get("modificationMetadata") or {}).get("readOnlyValue")

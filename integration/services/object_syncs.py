@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 
 from integration.catalog import Plan
+from integration.clients.errors import ApiError
 from integration.clients.hubspot import HubSpotClient
 from integration.models import HubSpotInstallation, ObjectSync, Portal, SyncedRecord
 from integration.services.audit import Actor, audit_record
@@ -34,36 +35,64 @@ def enable_blockers(object_sync: ObjectSync) -> list[str]:
     return reasons
 
 
-@transaction.atomic
-def object_sync_set_enabled(*, object_sync: ObjectSync, enabled: bool, actor: Actor) -> ObjectSync:
-    """Switch one object type on or off; switching on is refused with reasons (nothing changes then)."""
+def hubspot_object_missing(*, object_sync: ObjectSync, hubspot_object: str, hubspot: HubSpotClient) -> str:
+    """Why this portal cannot hold `hubspot_object` ("" when it can, or when HubSpot cannot be asked now).
+
+    Commerce subscriptions need HubSpot Payments or Stripe, projects the Projects tool; HubSpot answers a list
+    call with 403 FEATURE_NOT_ENABLED without them (hubspot-api.md §5.2, §5.3, §10.3). Best effort: when
+    HubSpot cannot be asked, the first run reports the problem instead.
+    """
+    try:
+        if hubspot.object_available(hubspot_object):
+            return ""
+    except ApiError:
+        return ""
+    return object_sync.spec.target_unavailable_message(hubspot_object)
+
+
+def object_sync_set_enabled(
+    *, object_sync: ObjectSync, enabled: bool, actor: Actor, hubspot: HubSpotClient | None = None
+) -> ObjectSync:
+    """Switch one object type on or off; switching on is refused with reasons (nothing changes then).
+
+    With `hubspot`, switching on also asks the portal whether it has the target object (the settings page does;
+    the admin may switch on regardless).
+    """
     if enabled == object_sync.enabled:
         return object_sync
     if enabled:
         reasons = enable_blockers(object_sync)
+        if not reasons and hubspot is not None:
+            missing = hubspot_object_missing(
+                object_sync=object_sync, hubspot_object=object_sync.hubspot_object, hubspot=hubspot
+            )
+            reasons = [missing] if missing else []
         if reasons:
             raise ObjectSyncError(" ".join(reasons))
-    object_sync.enabled = enabled
-    object_sync.save(update_fields=["enabled", "updated_at"])
-    schedule_apply(object_sync=object_sync)
-    audit_record(
-        portal=object_sync.portal,
-        actor=actor,
-        action="object_sync.enabled" if enabled else "object_sync.disabled",
-        target=object_sync.spec.label,
-        before={"enabled": not enabled},
-        after={"enabled": enabled},
-    )
+    with transaction.atomic():
+        object_sync.enabled = enabled
+        object_sync.save(update_fields=["enabled", "updated_at"])
+        schedule_apply(object_sync=object_sync)
+        audit_record(
+            portal=object_sync.portal,
+            actor=actor,
+            action="object_sync.enabled" if enabled else "object_sync.disabled",
+            target=object_sync.spec.label,
+            before={"enabled": not enabled},
+            after={"enabled": enabled},
+        )
     return object_sync
 
 
-@transaction.atomic
-def object_sync_set_target(*, object_sync: ObjectSync, hubspot_object: str, actor: Actor) -> ObjectSync:
+def object_sync_set_target(
+    *, object_sync: ObjectSync, hubspot_object: str, actor: Actor, hubspot: HubSpotClient | None = None
+) -> ObjectSync:
     """Point the object type at another HubSpot object.
 
     Its mappings are replaced by the new target's defaults (property names differ between objects), the
     pipeline choice is cleared, and records already in HubSpot stay where they are: the next run creates
-    them in the new object. Callers must have asked the user to confirm this.
+    them in the new object. Callers must have asked the user to confirm this. With `hubspot`, a target the
+    portal does not have is refused.
     """
     spec = object_sync.spec
     if hubspot_object not in spec.allowed_targets:
@@ -73,6 +102,16 @@ def object_sync_set_target(*, object_sync: ObjectSync, hubspot_object: str, acto
     before = object_sync.hubspot_object
     if before == hubspot_object:
         return object_sync
+    if hubspot is not None:
+        missing = hubspot_object_missing(object_sync=object_sync, hubspot_object=hubspot_object, hubspot=hubspot)
+        if missing:
+            raise ObjectSyncError(missing)
+    with transaction.atomic():
+        return _target_apply(object_sync=object_sync, before=before, hubspot_object=hubspot_object, actor=actor)
+
+
+def _target_apply(*, object_sync: ObjectSync, before: str, hubspot_object: str, actor: Actor) -> ObjectSync:
+    """The change itself, in one transaction (HubSpot was asked before it, outside the transaction)."""
     object_sync.hubspot_object = hubspot_object
     object_sync.pipeline_id = object_sync.stage_id = ""
     object_sync.schema_checked_at = None
@@ -82,7 +121,7 @@ def object_sync_set_target(*, object_sync: ObjectSync, hubspot_object: str, acto
         portal=object_sync.portal,
         actor=actor,
         action="object_sync.target_changed",
-        target=spec.label,
+        target=object_sync.spec.label,
         before={"hubspot_object": before},
         after={"hubspot_object": hubspot_object},
     )

@@ -61,16 +61,7 @@ def _properties(object_sync: ObjectSync, hubspot: HubSpotClient) -> list[dict]:
     except PermanentError as exc:
         if exc.category != FEATURE_NOT_ENABLED:
             raise
-        raise SchemaError(feature_missing_message(object_sync)) from exc
-
-
-def feature_missing_message(object_sync: ObjectSync) -> str:
-    spec = object_sync.spec
-    target = spec.target(object_sync.hubspot_object)
-    what = "HubSpot Payments or Stripe" if target.requires_payments else f"the {target.label} tool"
-    others = [t.label for t in spec.targets if t.hubspot_object != target.hubspot_object]
-    advice = f"switch {spec.label} to {' or '.join(others)} on the settings page" if others else "turn it off"
-    return f"This HubSpot portal has no {target.label}: that needs {what}. Set it up in HubSpot, or {advice}."
+        raise SchemaError(object_sync.spec.target_unavailable_message(object_sync.hubspot_object)) from exc
 
 
 def schema_ensure(

@@ -20,6 +20,7 @@ from integration.models import HubSpotInstallation, ObjectSync, RecordError, Syn
 from integration.services.object_syncs import (
     ObjectSyncError,
     enable_blockers,
+    hubspot_object_missing,
     object_sync_set_enabled,
     object_sync_set_pipeline,
     object_sync_set_target,
@@ -75,13 +76,21 @@ def _status(object_sync: ObjectSync) -> dict[str, Any]:
     }
 
 
-def _pipelines(object_sync: ObjectSync) -> tuple[list[dict[str, Any]], str]:
-    """The portal's pipelines of the target object, or an explanation why they could not be read."""
+def _hubspot(object_sync: ObjectSync) -> HubSpotClient | None:
+    """A client for the portal's HubSpot, or None while it is disconnected (the toggle's blockers say so)."""
     installation = HubSpotInstallation.objects.filter(portal=object_sync.portal).first()
     if installation is None or installation.status != HubSpotInstallation.Status.CONNECTED:
+        return None
+    return HubSpotClient(installation=installation, allow_sleep=False)
+
+
+def _pipelines(object_sync: ObjectSync) -> tuple[list[dict[str, Any]], str]:
+    """The portal's pipelines of the target object, or an explanation why they could not be read."""
+    hubspot = _hubspot(object_sync)
+    if hubspot is None:
         return [], "Reconnect HubSpot to choose a pipeline."
     try:
-        return HubSpotClient(installation=installation, allow_sleep=False).pipelines(object_sync.hubspot_object), ""
+        return hubspot.pipelines(object_sync.hubspot_object), ""
     except ApiError as exc:
         return [], f"Could not read the pipelines from HubSpot ({exc.message})."
 
@@ -125,8 +134,10 @@ def toggle(request: HttpRequest, access: PortalAccess, object_type: str) -> Http
     """Switch the object type ON or OFF; a refused ON shows the service's reasons and changes nothing."""
     object_sync = object_sync_for(access, object_type)
     enabled = request.POST.get("enabled") == "1"
+    # Switching on asks HubSpot whether the portal has the target object (e.g. the Projects tool).
+    hubspot = _hubspot(object_sync) if enabled and not object_sync.enabled else None
     try:
-        object_sync_set_enabled(object_sync=object_sync, enabled=enabled, actor=access.actor)
+        object_sync_set_enabled(object_sync=object_sync, enabled=enabled, actor=access.actor, hubspot=hubspot)
     except ObjectSyncError as exc:
         messages.error(request, f"{object_sync.spec.label} sync was not switched on. {exc}")
     else:
@@ -148,14 +159,23 @@ def target(request: HttpRequest, access: PortalAccess, object_type: str) -> Http
     new = form.cleaned_data["hubspot_object"]
     if new == object_sync.hubspot_object:
         return HttpResponseRedirect(settings_url(access, object_type))
+    hubspot = _hubspot(object_sync)
     if request.method == "POST" and request.POST.get("confirm") == "yes":
         try:
-            object_sync_set_target(object_sync=object_sync, hubspot_object=new, actor=access.actor)
+            object_sync_set_target(object_sync=object_sync, hubspot_object=new, actor=access.actor, hubspot=hubspot)
         except ObjectSyncError as exc:
             messages.error(request, str(exc))
         else:
             messages.success(request, f"{spec.label} now sync to HubSpot {spec.target(new).label}.")
         return HttpResponseRedirect(settings_url(access, object_type))
+    return _target_confirm(request, access, object_sync, new, hubspot)
+
+
+def _target_confirm(
+    request: HttpRequest, access: PortalAccess, object_sync: ObjectSync, new: str, hubspot: HubSpotClient | None
+) -> HttpResponse:
+    """The page that says what changing the HubSpot object does, and asks to confirm it."""
+    spec = object_sync.spec
     context = page_context(
         access,
         spec.key,
@@ -165,6 +185,8 @@ def target(request: HttpRequest, access: PortalAccess, object_type: str) -> Http
         new=spec.target(new),
         mapping_count=object_sync.mappings.count(),
         synced_count=synced_count(object_sync),
+        # Said before asking to confirm: a portal without the new object would only fail every run.
+        missing=hubspot_object_missing(object_sync=object_sync, hubspot_object=new, hubspot=hubspot) if hubspot else "",
     )
     return render(request, "integration/settings/target_confirm.html", context)
 

@@ -6,6 +6,7 @@ consent page, Kleer credentials, switching objects on, a mapping to a property c
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from django.core.cache import cache
@@ -88,7 +89,7 @@ def test_new_customer_installs_configures_and_syncs(page: Page, sandbox: str, sc
 
     # Clients can go ON at once: `name` is mapped by default. Products too.
     switch_on(page, "Clients")
-    add_mapping_with_new_property(page, hub_id)
+    add_mapping_with_new_property(page, hub_id, screenshots)
     switch_on(page, "Products")
 
     # Sync now: runs inline (eager Celery), then the page shows the run and HubSpot holds the records.
@@ -110,7 +111,7 @@ def test_new_customer_installs_configures_and_syncs(page: Page, sandbox: str, sc
     assert {"mapping.created"} <= actions
 
 
-def add_mapping_with_new_property(page: Page, hub_id: int) -> None:
+def add_mapping_with_new_property(page: Page, hub_id: int, screenshots: Path) -> None:
     """Add mapping → Kleer field "Foreign ID" → Create new property (suggested name) → Save, all in the dialog."""
     page.get_by_role("link", name="Add mapping").click()
     dialog = page.locator("dialog[open]")
@@ -133,6 +134,7 @@ def add_mapping_with_new_property(page: Page, hub_id: int) -> None:
     expect(dialog.get_by_label("HubSpot property")).to_have_value("kleer_foreign_id")
     expect(dialog.get_by_label("HubSpot property")).to_be_focused()
     expect(dialog.get_by_label("Kleer field")).to_have_value("foreign-id")
+    page.screenshot(path=str(screenshots / "mapping-dialog.png"), full_page=True)
     created = crm.property_of(hub_id, "companies", "kleer_foreign_id")
     assert (created["label"], created["type"], created["groupName"]) == ("Kleer Foreign ID", "string", "kleer")
     dialog.get_by_role("button", name="Save mapping").click()
@@ -174,7 +176,7 @@ def test_declining_on_hubspots_consent_page_changes_nothing(page: Page, sandbox:
     assert Portal.objects.count() == 0
 
 
-def test_dialog_keyboard_edit_delete_and_target_confirmation(page: Page, sandbox: str):
+def test_dialog_keyboard_edit_delete_and_target_confirmation(page: Page, sandbox: str, screenshots: Path):
     hub_id = install(page, sandbox)
     open_tab(page, "Clients")
     # Edit by keyboard: the dialog opens on Enter, takes focus, closes on Escape and gives focus back.
@@ -210,6 +212,7 @@ def test_dialog_keyboard_edit_delete_and_target_confirmation(page: Page, sandbox
     page.get_by_label("Sync clients to").select_option("contacts")
     page.get_by_role("button", name="Change…").click()
     expect(page.get_by_role("heading", name="Sync clients to HubSpot contacts instead of companies?")).to_be_visible()
+    page.screenshot(path=str(screenshots / "target-confirmation.png"), full_page=True)
     page.get_by_role("button", name="Change to Contacts").click()
     expect(flash(page)).to_have_text("Clients now sync to HubSpot Contacts.")
     expect(page.locator("#mappings")).to_contain_text("firstname")

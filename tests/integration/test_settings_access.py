@@ -8,10 +8,17 @@ from django.test import Client
 
 from integration.models import AuditEvent, FieldMapping, KleerCredentials
 from integration.services.installations import portal_install
+from integration.views import settings_objects
 
 pytestmark = pytest.mark.django_db
 
 SECRET_KEY = "kleer-api-key-DO-NOT-RENDER-9876"
+
+
+@pytest.fixture(autouse=True)
+def _hubspot_not_asked(monkeypatch):
+    """No HubSpot here: the target page and the toggle must not ask one (test_settings_sandbox.py does)."""
+    monkeypatch.setattr(settings_objects, "_hubspot", lambda object_sync: None)
 
 
 def install(hub_id: int):

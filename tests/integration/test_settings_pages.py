@@ -33,6 +33,13 @@ def _clear_cache():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _hubspot_not_asked(monkeypatch):
+    """Switching on and changing the target ask HubSpot whether the portal has the object; these page tests have
+    no HubSpot (test_settings_sandbox.py asks the sandbox)."""
+    monkeypatch.setattr(settings_objects, "_hubspot", lambda object_sync: None)
+
+
 @pytest.fixture
 def portal():
     return portal_install(
@@ -76,6 +83,12 @@ PROPERTIES = [
     {"name": "name", "label": "Company name", "type": "string", "fieldType": "text"},
     {"name": "phone", "label": "Phone Number", "type": "string", "fieldType": "phonenumber"},
     {"name": "description", "label": "Description", "type": "string", "fieldType": "textarea"},
+    {"name": "numberofemployees", "label": "Employees", "type": "number", "fieldType": "number", "options": []},
+    {"name": "is_partner", "label": "Partner", "type": "bool", "fieldType": "booleancheckbox", "options": []},
+    {"name": "first_deal", "label": "First deal", "type": "date", "fieldType": "date", "options": []},
+    {"name": "last_call", "label": "Last call", "type": "datetime", "fieldType": "date", "options": []},
+    {"name": "tier", "label": "Tier", "type": "enumeration", "fieldType": "select", "options": ["gold", "silver"]},
+    {"name": "regions", "label": "Regions", "type": "enumeration", "fieldType": "checkbox", "options": ["se", "no"]},
 ]
 
 
@@ -216,6 +229,18 @@ def test_clients_tab_shows_mappings_with_labels_and_one_way_badges(client):
     row = page.split("Email (email)")[1].split("</tr>")[0]
     assert "kleer_email" in row and "One-way" not in row  # kleer_email is
     assert 'role="switch"' in page and 'aria-checked="false"' in page
+
+
+def test_object_type_selector_offers_the_catalogs_targets_only(client):
+    page = client.get(f"{BASE}clients/").content.decode()
+    select = page.split('name="hubspot_object"')[1].split("</select>")[0]
+    assert '<option value="companies" selected>Companies</option>' in select
+    assert '<option value="contacts">Contacts</option>' in select
+    assert select.count("<option") == 2
+    # Products have one target: no selector, a sentence instead.
+    page = client.get(f"{BASE}products/").content.decode()
+    assert 'name="hubspot_object"' not in page and "Change…" not in page
+    assert "Products always sync to HubSpot products: it is the only HubSpot object that fits them." in page
 
 
 def test_one_way_objects_mark_every_row(client):
@@ -412,6 +437,63 @@ def test_none_field_needs_a_default_value(client, portal, hubspot):
     assert (mapping.kleer_field, mapping.default_value) == ("", "Kleer")
     page = client.get(f"{BASE}clients/").content.decode()
     assert "<em>None</em>" in page
+
+
+@pytest.mark.parametrize(
+    ("hubspot_property", "default", "message"),
+    [
+        ("numberofemployees", "ten", "Employees is a number property in HubSpot: enter a number such as 12 or 12.5."),
+        ("numberofemployees", "1,5", "Employees is a number property in HubSpot: enter a number such as 12 or 12.5."),
+        ("is_partner", "yes", "Partner is a yes/no property in HubSpot: enter true or false."),
+        (
+            "first_deal",
+            "31.01.2025",
+            "First deal is a date property in HubSpot: enter the date as YYYY-MM-DD, e.g. 2025-01-31.",
+        ),
+        (
+            "first_deal",
+            "2025-02-30",
+            "First deal is a date property in HubSpot: enter the date as YYYY-MM-DD, e.g. 2025-01-31.",
+        ),
+        (
+            "last_call",
+            "tomorrow",
+            "Last call is a date and time property in HubSpot: enter it as e.g. 2025-01-31T09:00:00Z.",
+        ),
+        ("tier", "Gold", "Tier takes one of its options in HubSpot (the internal values): gold, silver."),
+        ("regions", "se;dk", "Regions takes one of its options in HubSpot (the internal values): se, no."),
+    ],
+)
+def test_default_value_hubspot_would_refuse_is_refused(client, portal, hubspot, hubspot_property, default, message):
+    data = {"action": "save", "kleer_field": "", "hubspot_property": hubspot_property, "default_value": default}
+    response = client.post(f"{BASE}clients/mappings/new", data)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert f'<ul class="errorlist" id="id_default_value_error"><li>{message}</li></ul>' in page
+    assert 'aria-invalid="true"' in page.split('name="default_value"')[1].split(">")[0]
+    assert not FieldMapping.objects.filter(object_sync__portal=portal, hubspot_property=hubspot_property).exists()
+    assert not AuditEvent.objects.filter(action="mapping.created").exists()
+
+
+@pytest.mark.parametrize(
+    ("hubspot_property", "default"),
+    [
+        ("numberofemployees", "12.5"),
+        ("numberofemployees", "-3"),
+        ("is_partner", "false"),
+        ("first_deal", "2025-01-31"),
+        ("last_call", "2025-01-31T09:00:00Z"),
+        ("last_call", "1738314000000"),
+        ("tier", "gold"),
+        ("regions", "se;no"),
+        ("description", "anything at all"),
+    ],
+)
+def test_default_value_hubspot_accepts_is_saved(client, portal, hubspot, hubspot_property, default):
+    data = {"action": "save", "kleer_field": "", "hubspot_property": hubspot_property, "default_value": default}
+    assert client.post(f"{BASE}clients/mappings/new", data).status_code == 302
+    mapping = FieldMapping.objects.get(object_sync__portal=portal, hubspot_property=hubspot_property)
+    assert (mapping.kleer_field, mapping.default_value) == ("", default)
 
 
 def test_duplicate_property_is_refused_with_the_services_message(client, portal, hubspot):

@@ -93,3 +93,86 @@ def test_refresh_sees_a_property_added_in_hubspot_meanwhile(setup):
     refreshed = client.post(base, {"action": "refresh", "kleer_field": "", "hubspot_property": ""}).content.decode()
     assert '<option value="kleer_added_later">Added later (kleer_added_later)</option>' in refreshed
     assert sync.hubspot_object == "companies"
+
+
+@pytest.fixture
+def pro_portal(setup):
+    """The setup's portal on the Pro plan with Kleer credentials saved, in a HubSpot portal that has neither the
+    Projects tool nor HubSpot Payments (so no commerce subscriptions)."""
+    from integration.catalog import Plan
+    from sandbox.hubspot import state as hubspot_state
+
+    client, portal, company = setup
+    portal.plan = Plan.PRO
+    portal.save()
+    base = f"/portals/{portal.hub_id}/settings/"
+    assert (
+        client.post(f"{base}credentials", {"company_id": company.company_id, "api_key": company.token}).status_code
+        == 302
+    )
+    hubspot_state.portal_create(hub_id=portal.hub_id, features={"projects": False, "payments": False})
+    return client, portal, base
+
+
+def test_switching_on_an_object_the_hubspot_portal_lacks_is_refused(pro_portal):
+    from sandbox.hubspot import state as hubspot_state
+
+    client, portal, base = pro_portal
+    page = client.post(f"{base}projects/toggle", {"enabled": "1"}, follow=True).content.decode()
+    assert (
+        "Projects sync was not switched on. This HubSpot portal has no Projects: that needs the Projects tool. "
+        "Set it up in HubSpot, or sync projects to Deals instead."
+    ) in page
+    assert 'aria-checked="false"' in page
+    assert portal.object_syncs.get(object_type="projects").enabled is False
+    assert not AuditEvent.objects.filter(portal=portal, action="object_sync.enabled").exists()
+    # Once the customer has the Projects tool, the same click switches it on.
+    hubspot_state.portal_create(hub_id=portal.hub_id, features={"projects": True})
+    page = client.post(f"{base}projects/toggle", {"enabled": "1"}, follow=True).content.decode()
+    assert "Projects sync is ON." in page
+    assert portal.object_syncs.get(object_type="projects").enabled is True
+
+
+def test_changing_to_an_object_the_hubspot_portal_lacks_is_refused(pro_portal):
+    from integration.services.audit import Actor
+    from integration.services.object_syncs import object_sync_set_target
+
+    client, portal, base = pro_portal
+    agreements = portal.object_syncs.get(object_type="agreements")
+    object_sync_set_target(object_sync=agreements, hubspot_object="deals", actor=Actor.system())
+    message = (
+        "This HubSpot portal has no Subscriptions: that needs HubSpot Payments or Stripe. "
+        "Set it up in HubSpot, or sync agreements to Deals instead."
+    )
+    page = client.get(f"{base}agreements/target", {"hubspot_object": "subscriptions"}).content.decode()
+    assert f'<p class="message message--error" role="alert">{message}</p>' in page
+    assert "Nothing was changed: agreements still sync to HubSpot deals." in page
+    assert "Change to Subscriptions" not in page and 'name="confirm"' not in page
+    # A forged confirmation is refused the same way.
+    data = {"hubspot_object": "subscriptions", "confirm": "yes"}
+    page = client.post(f"{base}agreements/target", data, follow=True).content.decode()
+    assert message in page
+    agreements.refresh_from_db()
+    assert agreements.hubspot_object == "deals"
+    changes = AuditEvent.objects.filter(portal=portal, action="object_sync.target_changed")
+    assert list(changes.values_list("actor_label", flat=True)) == ["system"]  # the set-up's change only
+
+
+def test_default_values_are_checked_against_the_portals_property_types(setup):
+    """The dialog knows each property's type and options from the portal's own list (not a stub)."""
+    client, portal, _company = setup
+    url = f"/portals/{portal.hub_id}/settings/clients/mappings/new"
+    data = {"action": "save", "kleer_field": "", "hubspot_property": "lifecyclestage", "default_value": "Lead"}
+    page = client.post(url, data).content.decode()
+    assert (
+        "Lifecycle Stage takes one of its options in HubSpot (the internal values): subscriber, lead, "
+        "marketingqualifiedlead, salesqualifiedlead, opportunity, customer, evangelist, other."
+    ) in page
+    data = {"action": "save", "kleer_field": "", "hubspot_property": "numberofemployees", "default_value": "ten"}
+    page = client.post(url, data).content.decode()
+    assert "Number of Employees is a number property in HubSpot: enter a number such as 12 or 12.5." in page
+    assert not AuditEvent.objects.filter(portal=portal, action="mapping.created").exists()
+    data = {"action": "save", "kleer_field": "", "hubspot_property": "lifecyclestage", "default_value": "lead"}
+    assert client.post(url, data).status_code == 302
+    mapping = portal.object_syncs.get(object_type="clients").mappings.get(hubspot_property="lifecyclestage")
+    assert (mapping.kleer_field, mapping.default_value) == ("", "lead")

@@ -348,7 +348,7 @@ def test_agreements_as_subscriptions_without_payments_fail_with_advice_and_sync_
     assert (result.status, result.created, result.failed) == ("failed", 0, 0)
     assert result.error == (
         "HubSpot: This HubSpot portal has no Subscriptions: that needs HubSpot Payments or Stripe. Set it up in "
-        "HubSpot, or switch Agreements to Deals on the settings page."
+        "HubSpot, or sync agreements to Deals instead."
     )
     assert SyncedRecord.objects.filter(object_type="agreements").count() == 0
     agreements = ObjectSync.objects.get(portal=world.portal, object_type="agreements")
