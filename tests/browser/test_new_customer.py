@@ -176,6 +176,7 @@ def test_declining_on_hubspots_consent_page_changes_nothing(page: Page, sandbox:
     assert Portal.objects.count() == 0
 
 
+@pytest.mark.concurrent_db
 def test_dialog_keyboard_edit_delete_and_target_confirmation(page: Page, sandbox: str, screenshots: Path):
     hub_id = install(page, sandbox)
     open_tab(page, "Clients")

@@ -105,6 +105,7 @@ def test_477_with_long_retry_after_reschedules_without_sleeping(world):
     assert _account_calls(world, after) == 1
 
 
+@pytest.mark.concurrent_db
 def test_no_sleeping_when_allow_sleep_is_false(world):
     _fault(world, method="GET", path=ACCOUNT, status=429, retry_after=1)
     slept: list[float] = []
@@ -129,6 +130,7 @@ def test_permanent_status_gives_up_after_one_attempt(world, status):
     assert _account_calls(world, after) == 1
 
 
+@pytest.mark.concurrent_db
 def test_401_gets_one_refresh_and_one_retry_then_gives_up(world):
     _fault(world, method="GET", path=ACCOUNT, status=401, count=5)
     after = _mark()
@@ -139,6 +141,7 @@ def test_401_gets_one_refresh_and_one_retry_then_gives_up(world):
     assert HubSpotInstallation.objects.get(portal=world.portal).status == HubSpotInstallation.Status.CONNECTED
 
 
+@pytest.mark.concurrent_db
 def test_401_then_refreshed_token_succeeds(world):
     fake = selectors.portal_get(world.hub_id)
     state.tokens_revoke(portal=fake, access_token=HubSpotInstallation.objects.get(portal=world.portal).access_token)
@@ -153,6 +156,7 @@ def _expire_locally(world) -> None:
     state.tokens_expire(portal=selectors.portal_get(world.hub_id))
 
 
+@pytest.mark.concurrent_db
 def test_expired_token_is_refreshed_once_by_concurrent_threads(world):
     _expire_locally(world)
     after = _mark()
@@ -179,6 +183,7 @@ def test_expired_token_is_refreshed_once_by_concurrent_threads(world):
     assert _account_calls(world, after) == 6
 
 
+@pytest.mark.concurrent_db
 def test_invalid_grant_marks_the_installation_disconnected(world):
     _expire_locally(world)
     state.tokens_revoke(portal=selectors.portal_get(world.hub_id))
@@ -210,6 +215,7 @@ def test_batch_upsert_207_returns_the_invalid_record_as_failed_and_writes_the_re
     assert len(read) == 2
 
 
+@pytest.mark.concurrent_db
 def test_calls_used_budget_counts_real_calls(world):
     from integration.clients import ratelimit
     from integration.selectors import hubspot_calls_used
@@ -240,6 +246,7 @@ print(client.account_info()["portalId"])
 """
 
 
+@pytest.mark.concurrent_db
 def test_expired_token_is_refreshed_once_by_concurrent_processes(world, sandbox_urls):
     import os
     import subprocess

@@ -66,6 +66,7 @@ def test_a_429_halves_the_window_for_a_minute(redis_url):
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.concurrent_db
 def test_database_backend_holds_the_window_across_threads():
     backend = ratelimit.DatabaseBackend()
     stamps: list[float] = []

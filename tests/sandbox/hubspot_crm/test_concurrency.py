@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
+import pytest
 import requests
 
 from tests.sandbox.hubspot_crm.conftest import Api
@@ -45,6 +46,7 @@ def _unique_property(api: Api) -> None:
     assert created.status_code == 201
 
 
+@pytest.mark.concurrent_db
 def test_racing_upserts_of_one_unique_value_create_exactly_one_record(v3):
     _unique_property(v3)
     path = f"{v3.objects('companies')}/batch/upsert"
@@ -63,6 +65,7 @@ def test_racing_upserts_of_one_unique_value_create_exactly_one_record(v3):
     assert [record["properties"] for record in records] == [{"kleer_id": "K-1"}]
 
 
+@pytest.mark.concurrent_db
 def test_racing_creates_with_one_unique_value_leave_one_record(v3):
     _unique_property(v3)
 
