@@ -4,6 +4,8 @@ DATABASE_URL decides the database (PostgreSQL in CI); the Makefile picks a throw
 reachable and falls back to SQLite otherwise.
 """
 
+import os
+
 from .base import *  # noqa: F403
 from .base import env
 
@@ -16,3 +18,10 @@ REDIS_URL = env.str("TEST_REDIS_URL", default="")
 # Retries back off from 20 ms instead of 1 s: tests that exhaust retries on purpose stay fast. Tests of the
 # backoff itself pass their own RetryPolicy.
 HTTP_RETRY_BASE_DELAY = env.float("HTTP_RETRY_BASE_DELAY", default=0.02)
+if REDIS_URL and os.environ.get("PYTEST_XDIST_WORKER", "").startswith("gw"):
+    # One Redis database per xdist worker (gw0 → TEST_REDIS_URL's, gw1 → the one below, …): each worker has
+    # its own test database, so hub ids repeat across workers, and a shared Redis would mix their rate-limit
+    # windows and their Celery queues.
+    _base, _, _db = REDIS_URL.rpartition("/")
+    REDIS_URL = f"{_base}/{(int(_db or 0) - int(os.environ['PYTEST_XDIST_WORKER'][2:])) % 16}"
+TEST_REDIS_URL = REDIS_URL  # what tests that need Redis use, even where a fixture blanks REDIS_URL

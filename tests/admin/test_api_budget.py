@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import time
 
 import pytest
@@ -57,7 +56,7 @@ def test_usage_sums_the_last_24_hours_of_runs_per_portal_in_one_query(django_ass
 
 @pytest.fixture
 def redis_url(settings):
-    url = os.environ.get("TEST_REDIS_URL", "")
+    url = settings.TEST_REDIS_URL  # one Redis database per xdist worker (config/settings/test.py)
     if not url:
         pytest.skip("no Redis (TEST_REDIS_URL) configured")
     redis_forget_rate_limits(url)
