@@ -10,7 +10,7 @@ from typing import Any
 from django.db import transaction
 
 from sandbox.kleer import store
-from sandbox.kleer.common import Scope, add_months, as_date, merge, now_iso, referenced, require
+from sandbox.kleer.common import Scope, add_months, as_date, merge, now_iso, referenced, require, required_kept
 from sandbox.kleer.errors import BusinessError
 from sandbox.kleer.invoices import StateError, invoice_insert
 from sandbox.kleer.models import Resource
@@ -82,7 +82,7 @@ def agreement_update(*, scope: Scope, kleer_id: Any, body: Any) -> int:
     `update-client-agreement-result`)."""
     with transaction.atomic():
         agreement = _live(scope, kleer_id)
-        fields = scope.coerce("agreement", _unwrap(body))
+        fields = required_kept(scope, scope.coerce("agreement", _unwrap(body)), "agreement")
         doc = merge(agreement.data, fields)
         _check(scope, doc)
         doc["start-date"] = doc.get("start-invoice-date")

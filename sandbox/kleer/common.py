@@ -44,6 +44,17 @@ def require(fields: Mapping[str, Any], kind: str) -> None:
             raise BusinessError(C.TECHNICAL_ERROR)
 
 
+def required_kept(scope: Scope, fields: Mapping[str, Any], kind: str) -> dict[str, Any]:
+    """The fields of an update, checked for `null` on a required element (§1.9, option required_null_on_update).
+
+    `merge` lets a null clear an optional element (`approver`, `template`); a required one (`client-ref`, `rows`,
+    `name`, …) cannot be cleared: 500 "Tekniskt fel" by default, or left unchanged with the option "keep"."""
+    nulled = [name for name in C.REQUIRED_ON_CREATE[kind] if name in fields and fields[name] is None]
+    if nulled and scope.option("required_null_on_update") != "keep":
+        raise BusinessError(C.TECHNICAL_ERROR)
+    return {name: value for name, value in fields.items() if name not in nulled}
+
+
 def referenced(scope: Scope, kind: str, ref: Any, field: str) -> Resource | None:
     """The document a `{id}` reference in a body points at; a dangling one is a business error (500), not a 404:
     the URL was fine, the body was not. `{"id": 0}` means "none" (§1.6) and gives None."""

@@ -10,7 +10,7 @@ from django.db import transaction
 
 from sandbox.kleer import arithmetic, store
 from sandbox.kleer import conventions as C
-from sandbox.kleer.common import Scope, as_date, merge, now_iso, referenced, require
+from sandbox.kleer.common import Scope, as_date, merge, now_iso, referenced, require, required_kept
 from sandbox.kleer.errors import BusinessError
 from sandbox.kleer.models import Resource
 
@@ -68,6 +68,8 @@ def _client_defaults(scope: Scope, doc: dict[str, Any], client: Resource) -> dic
     out.setdefault("due-date", due.isoformat())
     out.setdefault("invoice-address", c.get("address", {}))
     out.setdefault("invoice-email", c.get("email", ""))
+    for name, empty in C.INVOICE_EMPTY_DEFAULTS.items():
+        out.setdefault(name, dict(empty) if isinstance(empty, dict) else empty)
     out.setdefault("our-reference", {"id": 0})
     out.setdefault("approver", {"id": 0})
     # "auto-assigned if missing" (§2.4): the client's template, else the company's first.
@@ -87,6 +89,7 @@ def _check_references(scope: Scope, doc: dict[str, Any]) -> None:
     referenced(scope, "user", doc.get("our-reference"), "our-reference")
     referenced(scope, "user", doc.get("approver"), "approver")
     referenced(scope, "template", doc.get("client-invoice-template-ref"), "client-invoice-template-ref")
+    referenced(scope, "client", doc.get("end-client"), "end-client")  # a client of the broker (§2.4)
 
 
 def invoice_create(*, scope: Scope, body: Any) -> Resource:
@@ -143,7 +146,7 @@ def invoice_update(*, scope: Scope, kleer_id: Any, body: Any) -> Resource:
     """POST /client/invoice/{id}: update a draft; a certified invoice → 500 (§5.4 row 17)."""
     with transaction.atomic():
         invoice = _editable(scope, kleer_id)
-        fields = scope.coerce("invoice", body)
+        fields = required_kept(scope, scope.coerce("invoice", body), "invoice")
         fields.pop("debit-invoice-nr", None)  # a draft cannot become a credit note of another invoice
         for field in CLIENT_DEFAULTED:
             if fields.get(field) == "":

@@ -9,7 +9,7 @@ from django.db import transaction
 
 from sandbox.kleer import conventions as C
 from sandbox.kleer import store
-from sandbox.kleer.common import Scope, merge, referenced, require
+from sandbox.kleer.common import Scope, merge, referenced, require, required_kept
 from sandbox.kleer.errors import BusinessError
 from sandbox.kleer.models import Resource
 
@@ -21,6 +21,18 @@ def _client_references(scope: Scope, doc: dict[str, Any]) -> None:
     referenced(scope, "user", doc.get("user"), "user")
     referenced(scope, "user", doc.get("approver"), "approver")
     referenced(scope, "template", doc.get("template"), "template")
+    # Brokers are clients (§2.3 `client-broker` wrapper of {id}): a dangling one is refused like any reference.
+    for broker in doc.get("client-broker", {}).get(C.WRAPPER_INNER["client-broker"], []):
+        referenced(scope, "client", broker, "client-broker")
+
+
+def _project_references(scope: Scope, doc: dict[str, Any]) -> None:
+    """The user and client references of a client project (§2.7, J5 items included)."""
+    referenced(scope, "user", doc.get("our-reference"), "our-reference")
+    referenced(scope, "client", doc.get("broker-client"), "broker-client")
+    for name in ("users", "leads"):
+        for item in doc.get(name) or []:
+            referenced(scope, "user", item.get("user"), f"{name}.user")
 
 
 def client_create(*, scope: Scope, body: Any) -> Resource:
@@ -40,7 +52,7 @@ def client_update(*, scope: Scope, kleer_id: Any, body: Any) -> Resource:
     """POST /client/{id}: present elements replace, absent ones (incl. `template`, `dimension-entries`) stay."""
     with transaction.atomic():
         client = store.resource_get(scope.company_id, "client", kleer_id, lock=True)
-        fields = scope.coerce("client", body)
+        fields = required_kept(scope, scope.coerce("client", body), "client")
         if fields.get("delivery-type") == "":
             fields.pop("delivery-type")
         doc = merge(client.data, fields)
@@ -67,7 +79,8 @@ def product_update(*, scope: Scope, kleer_id: Any, body: Any) -> Resource:
     """POST /product/{id}."""
     with transaction.atomic():
         product = store.resource_get(scope.company_id, "product", kleer_id, lock=True)
-        product.data = _product_accounts(merge(product.data, scope.coerce("product", body)))
+        fields = required_kept(scope, scope.coerce("product", body), "product")
+        product.data = _product_accounts(merge(product.data, fields))
         return store.resource_save(product)
 
 
@@ -79,7 +92,7 @@ def project_create(*, scope: Scope, body: Any) -> Resource:
     client = referenced(scope, "client", fields["client"], "client")
     if client is None:
         raise BusinessError(C.TECHNICAL_ERROR)
-    referenced(scope, "user", fields.get("our-reference"), "our-reference")
+    _project_references(scope, fields)
     doc = {k: v for k, v in fields.items() if v is not None}
     doc.setdefault("currency-type", client.data.get("currency-type") or scope.company.accounting_currency)
     doc.setdefault("payment-days", client.data.get("payment-days", C.CLIENT_DEFAULTS["payment-days"]))
@@ -101,6 +114,6 @@ def project_update(*, scope: Scope, kleer_id: Any, body: Any) -> Resource:
         for name in PROJECT_CREATE_ONLY:
             fields.pop(name, None)
         doc = merge(project.data, fields)
-        referenced(scope, "user", doc.get("our-reference"), "our-reference")
+        _project_references(scope, doc)
         project.data = doc
         return store.resource_save(project)

@@ -59,8 +59,13 @@ def enum(values: tuple[str, ...]) -> T:
     return T("enum", enum=values)
 
 
+def items(item: str) -> T:
+    """Repeated elements with no wrapper (J5): a plain JSON array under a plural key, each item of schema `item`."""
+    return T("items", item=item)
+
+
 def wrap(item: str) -> T:
-    """A wrapper element (J4) whose items follow schema `item` ("ref" for `{id}` items, "obj" for free ones)."""
+    """A wrapper element (J4) whose items follow schema `item` ("ref" for `{id}` items)."""
     return T("wrap", item=item)
 
 
@@ -97,22 +102,28 @@ SCHEMAS: dict[str, dict[str, T]] = {
         "certified-date": ro(DATETIME), "sent": ro(B), "notes": S, "delivery-type": enum(C.DELIVERY_TYPES),
         "gln": S, "vat-nr": S, "country-code": S, "client-agreement-ref": ro(REF), "remaining": ro(M),
         "last-payment-date": ro(DATE), "disabled": ro(B), "automatic-actions-disabled": B,
-        "automatic-actions-message": S, "fields": wrap("obj"), "approved": ro(OBJ),
+        "automatic-actions-message": S, "fields": wrap("field"), "approved": ro(OBJ),
         "invoice-deliveries": ro(wrap("delivery")), "files": wrap("file"), "rows": wrap("invoice-row"),
-        "reinvoicings": wrap("obj"), "factoring": ro(B), "self-invoice-references": ro(OBJ),
+        "reinvoicings": wrap("reinvoicing"), "factoring": ro(B), "self-invoice-references": ro(OBJ),
     },
     "invoice-row": {
         "id": ro(N), "quantity": D, "price": M, "vat": ro(D), "product": REF, "unit": S, "description": S,
         "account-nr": ro(N), "project": REF, "dimensions": OBJ, "period": OBJ, "delivery-date": DATE,
-        "discount": T("discount"), "fields": wrap("obj"), "accruals": wrap("obj"),
+        "discount": T("discount"), "fields": wrap("field"), "accruals": wrap("accrual"),
     },
     "delivery": {
         "delivery-method": enum(C.DELIVERY_METHODS), "registration-user": REF, "registration-datetime": DATETIME,
     },
     "file": {"filename": S, "data": T("bytes")},
+    # Items of the other wrappers (§2.4, [DOC] S2): custom fields are keyed by `alias`, `name` is read-only.
+    "field": {"name": ro(S), "alias": S, "value": S},
+    "accrual": {"month": S, "sum": M},
+    "transaction": {"account-nr": N, "amount": M},
+    "reinvoicing": {"id": N, "reinvoicing-type": enum(C.REINVOICING_TYPES), "supplier-invoice": N, "expense-entry": N},
     # §2.4 client-invoice-payment-writable
     "payment": {
-        "date": DATE, "invoice-amount": M, "accounting-amount": M, "transactions": wrap("obj"), "files": wrap("file"),
+        "date": DATE, "invoice-amount": M, "accounting-amount": M, "transactions": wrap("transaction"),
+        "files": wrap("file"),
     },
     # §2.5
     "agreement": {
@@ -121,13 +132,13 @@ SCHEMAS: dict[str, dict[str, T]] = {
         "renewal-notification-date": DATE, "your-reference": S, "our-reference": REF, "approver": REF,
         "currency": enum(C.CURRENCIES), "payment-days": N, "invoice-interval-months": N,
         "invoice-day": enum(C.INVOICE_DAYS), "po-nr": S, "agreement-nr": S, "subscription-nr": S,
-        "accrual-configuration": OBJ, "notes": S, "deleted": ro(B), "fields": wrap("obj"),
+        "accrual-configuration": OBJ, "notes": S, "deleted": ro(B), "fields": wrap("field"),
         "first-invoice-rows": wrap("agreement-row"), "recurring-rows": wrap("agreement-row"),
         "registration-user": ro(REF), "registration-date": ro(DATETIME),
     },
     "agreement-row": {
         "quantity": D, "price": M, "product": REF, "unit": S, "description": S, "discount": T("discount"),
-        "fields": wrap("obj"), "dimensions": OBJ,
+        "fields": wrap("field"), "dimensions": OBJ,
     },
     # §2.7: the readable form; the writeable one is the same minus the read-only fields, with `dimension-entries`.
     "client-project": {
@@ -135,11 +146,17 @@ SCHEMAS: dict[str, dict[str, T]] = {
         "currency-type": enum(C.CURRENCIES), "active": ro(B), "your-reference": S, "our-reference": REF,
         "delivery-type": enum(C.DELIVERY_TYPES), "comment": S, "payment-days": N, "po-nr": S,
         "budget-hours": D, "budget-amount": M, "incoming-invoiced-amount": M, "incoming-invoiced-vat-amount": M,
-        "all-activities": B, "activities": LIST, "all-users": B, "users": LIST, "leads": LIST,
+        "all-activities": B, "activities": items("project-activity"), "all-users": B,
+        "users": items("project-user"), "leads": items("project-lead"),
         "fixed-price-planned-invoices": LIST, "write-offs": ro(LIST), "dimension-entry": ro(REF),
         "status": ro(enum(C.PROJECT_STATUSES)), "opening-date": DATE, "closing-date": DATE, "dimensions": OBJ,
-        "dimension-entries": OBJ, "default-notes": S, "fields": wrap("obj"),
+        "dimension-entries": OBJ, "default-notes": S, "fields": wrap("field"),
     },
+    # J5 (S7 `KleerClientProjectReadable`): `"activities": [{"activity": {id}, …}]`, `"users": [{"user": {id},
+    # "activities": [...]}]`; the item's own key wraps the reference, a bare `{id}` item is refused.
+    "project-activity": {"activity": REF, "price": M, "supplier-price": M, "dimension-user-percentage": D},
+    "project-user": {"user": REF, "activities": items("project-activity")},
+    "project-lead": {"user": REF},
     "project": {"id": ro(N), "name": S, "description": S, "start-date": DATE, "end-date": DATE, "active": B},
     "template": {"id": ro(N), "foreign-id": S, "name": S, "description": S},
     "info": {"name": S, "orgno": S, "accounting-currency": S, "bankgiro": N, "supplier-invoice-email": S},
@@ -288,13 +305,15 @@ def _coerce_wrap(field: str, value: Any, t: T, unknown: str) -> dict[str, list[A
     for item in value:
         if t.item == "ref":
             items.append(coerce_ref(field, item))
-        elif t.item == "obj":
-            if not isinstance(item, Mapping):
-                raise _bad(field, item)
-            items.append(dict(item))
         else:
             items.append(coerce(str(t.item), item, unknown=unknown))
     return {inner: items}
+
+
+def _coerce_items(field: str, value: Any, t: T, unknown: str) -> list[dict[str, Any]]:
+    if not isinstance(value, list):
+        raise _bad(field, value)
+    return [coerce(str(t.item), item, unknown=unknown) for item in value]
 
 
 def _coerce_obj(field: str, value: Any, t: T) -> Any:
@@ -353,6 +372,8 @@ def _coerce_field(name: str, value: Any, t: T, unknown: str) -> Any:
         return _coerce_wrap(name, value, t, unknown)
     if t.kind == "address":
         return _coerce_address(name, value, t, unknown)
+    if t.kind == "items":
+        return _coerce_items(name, value, t, unknown)
     return _COERCERS[t.kind](name, value, t)
 
 
@@ -386,6 +407,8 @@ def _present_value(name: str, t: T | None, value: Any, style: Style) -> Any:
         return {k: value[k] for k in order if k in value} | {k: v for k, v in value.items() if k not in order}
     if kind == "datetime" and style.datetime_format == "epoch_millis" and isinstance(value, str):
         return int(dt.datetime.fromisoformat(value).timestamp() * 1000)
+    if kind == "items" and isinstance(value, list) and t:
+        return [present(str(t.item), item, style) if isinstance(item, Mapping) else item for item in value]
     if kind == "wrap" and isinstance(value, Mapping):
         out = {}
         for inner, items in value.items():

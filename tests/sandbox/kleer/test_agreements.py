@@ -117,3 +117,12 @@ def test_run_after_the_end_date_is_refused(api: KleerApi) -> None:
     refused = api.control("POST", path, {"date": "2025-08-01"})
     assert (refused.status_code, refused.json()) == (409, {"error": "Avtalet upphörde 2025-07-15"})
     assert api.get("/client/invoice").json()["size"] == 1
+
+
+@pytest.mark.parametrize("field", ["client-ref", "foreign-id", "invoice-day"])
+def test_update_cannot_null_a_required_element(api: KleerApi, field: str) -> None:
+    """§1.9: a null on a required element is refused (option required_null_on_update), no new revision."""
+    agreement = create(api, agreement_body(domestic_client(api)["id"]))
+    response = api.post(f"/client/agreement/{agreement['id']}", {field: None, "description": "x"})
+    assert (response.status_code, response.json()) == (500, {"message": "Tekniskt fel"})
+    assert api.get(f"/client/agreement/{agreement['id']}").json() == agreement

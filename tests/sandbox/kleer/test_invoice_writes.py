@@ -110,6 +110,10 @@ def test_create_reads_lenient_shapes(api: KleerApi) -> None:
         ({"rows": [{"quantity": 1, "price": 100, "product": {"id": 42}}]}, "ProductDoesNotExistException: product 42"),
         ({"client-ref": {"id": 42}}, "ClientDoesNotExistException: client-ref 42"),
         ({"our-reference": {"id": 42}}, "UserDoesNotExistException: our-reference 42"),
+        ({"end-client": {"id": 42}}, "ClientDoesNotExistException: end-client 42"),
+        ({"fields": {"fields": [{"key": "projektnr", "value": "P-1"}]}}, 'Unrecognized field "key"'),
+        ({"reinvoicings": {"reinvoicings": [{"reinvoicing-type": "Invoice"}]}},
+         'Unknown value "Invoice" for "reinvoicing-type"'),
     ],
 )  # fmt: skip
 def test_create_refuses_bad_bodies_with_500(api: KleerApi, change: dict[str, Any], message: str) -> None:
@@ -217,3 +221,62 @@ def test_payment_on_a_draft_is_500(api: KleerApi) -> None:
         500,
         {"message": "Betalning kan bara registreras på en attesterad faktura"},
     )
+
+
+def test_empty_client_defaulted_fields_take_the_clients_values_on_create(api: KleerApi) -> None:
+    """§1.9, §5.4 row 16: an empty `vat-nr` / `country-code` / `delivery-type` on create means the client's value."""
+    client = domestic_client(api)
+    invoice = create(api, draft(client["id"], **{"vat-nr": "", "country-code": "", "delivery-type": ""}))
+    expected = (client["vat-nr"], client["country-code"], client["delivery-type"])
+    assert (invoice["vat-nr"], invoice["country-code"], invoice["delivery-type"]) == expected
+
+
+def test_files_left_out_are_kept_and_an_empty_wrapper_deletes_them(api: KleerApi) -> None:
+    """§1.9 (XSD comment): leaving out `files` keeps the attachments; an empty `files` element deletes them."""
+    invoice = create(api, draft(domestic_client(api)["id"]))
+    path = f"/client/invoice/{invoice['id']}"
+    api.post(path, {"files": {"files": [{"filename": "avtal.pdf", "data": [37, 80, 68, 70]}]}})
+    assert api.get(path).json()["files"] == {"files": [{"filename": "avtal.pdf", "data": "JVBERg=="}]}
+    assert api.post(path, {"your-reference": "Bo"}).json() == {"id": invoice["id"]}
+    assert api.get(path).json()["files"] == {"files": [{"filename": "avtal.pdf", "data": "JVBERg=="}]}
+    assert api.post(path, {"files": {"files": []}}).json() == {"id": invoice["id"]}
+    assert api.get(path).json()["files"] == {}  # the emptied wrapper, its list left out (J6)
+
+
+@pytest.mark.parametrize("field", ["client-ref", "rows", "invoice-date", "foreign-id", "delivery-date"])
+def test_update_cannot_null_a_required_element(api: KleerApi, field: str) -> None:
+    """§1.9: a null clears optional elements only (`approver`); a required element → 500, invoice unchanged."""
+    invoice = create(api, draft(domestic_client(api)["id"]))
+    response = api.post(f"/client/invoice/{invoice['id']}", {field: None, "your-reference": "Bo"})
+    assert (response.status_code, response.json()) == (500, {"message": "Tekniskt fel"})
+    assert api.get(f"/client/invoice/{invoice['id']}").json() == invoice
+
+
+def test_approver_is_cleared_with_null(api: KleerApi) -> None:
+    invoice = create(api, draft(domestic_client(api)["id"], approver={"id": 31_102}))
+    assert invoice["approver"] == {"id": 31_102}
+    assert api.post(f"/client/invoice/{invoice['id']}", {"approver": None}).json() == {"id": invoice["id"]}
+    assert "approver" not in api.get(f"/client/invoice/{invoice['id']}").json()
+
+
+def test_custom_fields_are_keyed_by_alias_and_their_name_is_read_only(api: KleerApi) -> None:
+    """§2.4: `fields` items are `{name (RO), alias, value}` inside the J4 wrapper."""
+    sent = [{"name": "Projektnummer", "alias": "projektnr", "value": "P-1"}]
+    invoice = create(api, draft(domestic_client(api)["id"], fields={"fields": sent}))
+    assert invoice["fields"] == {"fields": [{"alias": "projektnr", "value": "P-1"}]}
+
+
+DRAFT_KEYS_5_5 = (
+    "id", "invoice-nr", "foreign-id", "po-nr", "client-ref", "your-reference", "our-reference", "approver",
+    "invoice-address", "invoice-email", "delivery-name", "delivery-address", "delivery-email", "invoice-date",
+    "due-date", "delivery-date", "amount", "vat", "currency", "certified", "sent", "delivery-type", "vat-nr",
+    "country-code", "remaining", "disabled", "rows",
+)  # fmt: skip
+
+
+def test_a_created_draft_has_every_element_of_the_canonical_shape(api: KleerApi) -> None:
+    """§5.5: a draft "as created" carries the required-but-empty elements, e.g. `delivery-address` all ""."""
+    invoice = create(api, draft(domestic_client(api)["id"]))
+    assert set(DRAFT_KEYS_5_5) <= set(invoice)
+    assert (invoice["delivery-name"], invoice["delivery-email"]) == ("", "")
+    assert invoice["delivery-address"] == dict.fromkeys(("address1", "address2", "zip-code", "state", "country"), "")

@@ -129,3 +129,98 @@ def test_simple_projects_and_templates(kleer_factory) -> None:
     assert [set(t) for t in templates] == [{"id", "foreign-id", "name", "description"}] * 2
     types = api.get("/client/deliverytype").json()["client-delivery-types"]
     assert [t["name"] for t in types if t["default"]] == ["Email"]
+
+
+def test_product_create_needs_foreign_id_and_answers_only_the_id(kleer: KleerApi) -> None:
+    """§1.9: a create without `foreign-id` is the live 500 "Tekniskt fel"; creates and updates answer `{"id"}`."""
+    response = kleer.put("/product", {"name": "Utan Id"})
+    assert (response.status_code, response.json()) == (500, {"message": "Tekniskt fel"})
+    assert len(kleer.get("/product").json()["products"]) == 4
+    created = kleer.put("/product", {"foreign-id": "", "name": "Med Id"}).json()
+    assert list(created) == ["id"]
+    assert kleer.post(f"/product/{created['id']}", {"unit": "st"}).json() == created
+    client = kleer.put("/client", {"foreign-id": "", "name": "Svar AB"}).json()
+    assert list(client) == ["id"]
+    assert kleer.post(f"/client/{client['id']}", {"phone": ""}).json() == client
+
+
+@pytest.mark.parametrize(
+    ("kind", "path", "field"),
+    [("client", "/client", "name"), ("client", "/client", "foreign-id"), ("product", "/product", "name")],
+)
+def test_update_cannot_null_a_required_element(kleer: KleerApi, kind: str, path: str, field: str) -> None:
+    """§1.9: only optional elements (`approver`, `template`) clear with null; a required one is refused."""
+    before = kleer.get(path).json()[f"{kind}s"][0]
+    response = kleer.post(f"{path}/{before['id']}", {field: None, "phone" if kind == "client" else "unit": "x"})
+    assert (response.status_code, response.json()) == (500, {"message": "Tekniskt fel"})
+    assert kleer.get(f"{path}/{before['id']}").json() == before
+
+
+def test_required_null_can_be_configured_to_mean_unchanged(kleer: KleerApi) -> None:
+    kleer.set_options(required_null_on_update="keep")
+    before = kleer.get("/client").json()["clients"][0]
+    assert kleer.post(f"/client/{before['id']}", {"name": None, "phone": "08-1"}).json() == {"id": before["id"]}
+    assert kleer.get(f"/client/{before['id']}").json() == before | {"phone": "08-1"}
+
+
+def test_client_project_activities_and_users_use_the_j5_shape(kleer: KleerApi) -> None:
+    """J5: repeated elements without a wrapper are plain arrays whose items name their reference:
+    `"activities": [{"activity": {"id"}}]`, `"users": [{"user": {"id"}, "activities": [...]}]`."""
+    client, user = kleer.get("/client").json()["clients"][0], kleer.get("/user/me").json()
+    body = {"client": {"id": client["id"]}, "name": "Support", "all-activities": False, "all-users": False,
+            "activities": [{"activity": {"id": 7}, "price": 95_000}],
+            "users": [{"user": {"id": user["id"]}, "activities": [{"activity": 7, "price": "90000"}]}]}  # fmt: skip
+    project_id = kleer.put("/client-project", body).json()["id"]
+    project = kleer.get(f"/client-project/{project_id}").json()
+    assert project["activities"] == [{"activity": {"id": 7}, "price": 95_000}]
+    assert project["users"] == [{"user": {"id": user["id"]}, "activities": [{"activity": {"id": 7}, "price": 90_000}]}]
+    bare = kleer.post(f"/client-project/{project_id}", {"activities": [{"id": 7}]})
+    assert (bare.status_code, bare.json()) == (500, {"message": 'Unrecognized field "id"'})
+    flat = kleer.post(f"/client-project/{project_id}", {"users": {"users": []}})
+    assert (flat.status_code, flat.json()) == (500, {"message": 'Invalid value "{\'users\': []}" for "users"'})
+    assert kleer.get(f"/client-project/{project_id}").json() == project
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"client-broker": {"clients": [{"id": 42}]}}, "ClientDoesNotExistException: client-broker 42"),
+        ({"user": 42}, "UserDoesNotExistException: user 42"),
+        ({"template": {"id": 42}}, "ClientInvoiceTemplateDoesNotExistException: template 42"),
+    ],
+)
+def test_client_references_must_exist(kleer: KleerApi, change: dict, message: str) -> None:
+    """§1.6: every reference is `{id}` of an existing entity; a dangling one is a business error (500)."""
+    response = kleer.put("/client", {"foreign-id": "", "name": "Ref AB"} | change)
+    assert (response.status_code, response.json()) == (500, {"message": message})
+    assert len(kleer.get("/client").json()["clients"]) == 5
+
+
+def test_client_broker_and_dimension_entries_are_kept_when_left_out(kleer: KleerApi) -> None:
+    """§1.9 (XSD comment): leaving out `dimension-entries` or `client-broker` on a client update keeps them."""
+    broker = kleer.get("/client").json()["clients"][0]
+    kept = {
+        "client-broker": {"clients": [{"id": broker["id"]}]},
+        "dimension-entries": {"dimension-entries": [{"id": 9}]},
+    }
+    client_id = kleer.put("/client", {"foreign-id": "", "name": "Förmedlad AB"} | kept).json()["id"]
+    assert kleer.post(f"/client/{client_id}", {"name": "Förmedlad 2 AB"}).json() == {"id": client_id}
+    after = kleer.get(f"/client/{client_id}").json()
+    assert (after["name"], after["client-broker"], after["dimension-entries"]) == (
+        "Förmedlad 2 AB", kept["client-broker"], kept["dimension-entries"],
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"broker-client": {"id": 42}}, "ClientDoesNotExistException: broker-client 42"),
+        ({"users": [{"user": {"id": 42}}]}, "UserDoesNotExistException: users.user 42"),
+        ({"leads": [{"user": {"id": 42}}]}, "UserDoesNotExistException: leads.user 42"),
+    ],
+)
+def test_client_project_references_must_exist(kleer: KleerApi, change: dict, message: str) -> None:
+    client = kleer.get("/client").json()["clients"][0]
+    response = kleer.put("/client-project", {"client": {"id": client["id"]}, "name": "Ref"} | change)
+    assert (response.status_code, response.json()) == (500, {"message": message})
+    assert kleer.get("/client-project").json() == {}

@@ -118,3 +118,29 @@ def test_datetimes_can_be_epoch_millis(kleer_factory) -> None:
     again = api.get(f"/client/invoice/{invoice['id']}").json()
     expected = int(dt.datetime.fromisoformat(invoice["certified-date"]).timestamp() * 1000)
     assert again["certified-date"] == expected
+
+
+def test_unpaged_lists_ignore_offset_and_limit(kleer: KleerApi) -> None:
+    """§1.8: `clients`, `products`, `users` are full lists; paging parameters change nothing and add no numbers."""
+    for path, key in (("/client", "clients"), ("/product", "products"), ("/user", "users")):
+        full = kleer.get(path).json()
+        assert kleer.get(path, params={"offset": 1, "limit": 1}).json() == full, path
+        assert list(full) == [key] and len(full[key]) > 1, path
+
+
+def test_single_object_writes_take_no_root_wrapper(kleer: KleerApi) -> None:
+    """J1: a client is sent as `{…}`, not `{"client": {…}}` (an XML-to-JSON habit)."""
+    response = kleer.put("/client", {"client": {"foreign-id": "", "name": "Inlindad AB"}})
+    assert (response.status_code, response.json()) == (500, {"message": 'Unrecognized field "client"'})
+    assert len(kleer.get("/client").json()["clients"]) == 5
+
+
+def test_wrapper_inner_key_is_the_plural_not_the_xml_item_name(kleer: KleerApi) -> None:
+    """J4: `"rows": {"rows": […]}`; the XML item name `row` as the inner key is refused, not read as no rows."""
+    client = kleer.get("/client").json()["clients"][0]
+    body = {"foreign-id": "", "po-nr": "", "client-ref": {"id": client["id"]}, "your-reference": "",
+            "invoice-date": "2025-06-01", "delivery-date": "",
+            "rows": {"row": [{"quantity": 1, "product": {"id": 2_055_001}}]}}  # fmt: skip
+    response = kleer.put("/client/invoice", body)
+    assert (response.status_code, response.json()) == (500, {"message": 'Unrecognized field "row" in "rows"'})
+    assert kleer.get("/client/invoice").json()["size"] == 0

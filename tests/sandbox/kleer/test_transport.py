@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from xml.etree import ElementTree as ET
 
+import pytest
 import requests
 
 from sandbox.kleer import conventions as C
@@ -149,3 +150,33 @@ def test_control_endpoints_need_no_token_and_live_outside_the_api(kleer: KleerAp
     assert response.status_code == 200
     assert response.json()["counts"]["client"] == 5
     assert kleer.get("/_fake").status_code == 404  # not reachable under the Kleer namespace
+
+
+def test_authorization_header_is_not_a_token(kleer: KleerApi) -> None:
+    """§1.2: only `X-Token` authenticates; `Authorization: Bearer` or a query parameter is a missing token (401)."""
+    bearer = kleer.get("/client", token="", headers={"Authorization": f"Bearer {kleer.token}"})
+    assert (bearer.status_code, bearer.json()) == (401, {"message": C.UNAUTHORIZED_MESSAGE})
+    query = kleer.get("/client", token="", params={"token": kleer.token})
+    assert (query.status_code, query.json()) == (401, {"message": C.UNAUTHORIZED_MESSAGE})
+
+
+def test_malformed_json_body_is_tekniskt_fel(kleer: KleerApi) -> None:
+    """§1.10: an unreadable body is a generic 500, even with the JSON Content-Type."""
+    response = kleer.call("PUT", "/client", data=b'{"foreign-id": "", "name": ')
+    assert (response.status_code, response.json()) == (500, {"message": C.TECHNICAL_ERROR})
+    assert len(kleer.get("/client").json()["clients"]) == 5
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("POST", "/client"), ("PUT", "/client/{id}"), ("POST", "/product"), ("PUT", "/product/{id}"),
+     ("POST", "/client/invoice"), ("PATCH", "/client/{id}")],
+)  # fmt: skip
+def test_generic_crud_verbs_are_405(kleer: KleerApi, method: str, path: str) -> None:
+    """§1.9, §1.12: PUT on the collection creates and POST on the item updates; S9's POST-create / PUT-update
+    must not work against the fake either."""
+    client = kleer.get("/client").json()["clients"][0]
+    response = kleer.call(method, path.format(id=client["id"]), json={"foreign-id": "", "name": "CRUD AB"})
+    assert (response.status_code, response.json()) == (405, {"message": "Method not allowed"})
+    assert kleer.get(f"/client/{client['id']}").json() == client
+    assert len(kleer.get("/client").json()["clients"]) == 5
