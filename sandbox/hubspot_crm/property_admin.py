@@ -97,6 +97,27 @@ def check_name(name: Any) -> None:
         )
 
 
+def _integer(data: dict[str, Any], field: str, default: int) -> int:
+    """An integer field such as `displayOrder`; like Jackson, a numeric string is read as its number. Anything
+    else is a 400 (it used to reach `int()` and answer 500, which clients would retry as a server error)."""
+    value = data.get(field, default)
+    if isinstance(value, str) and re.fullmatch(r"-?\d+", value):
+        return int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise errors.invalid_body(f"{field} must be an integer, not {value!r}")
+    return value
+
+
+def flag(data: dict[str, Any], field: str) -> bool:
+    """A boolean field such as `hasUniqueValue`: true/false (or Jackson's "true"/"false"), never a truthy guess."""
+    value = data.get(field, False)
+    if value in ("true", "false"):
+        return value == "true"
+    if not isinstance(value, bool):
+        raise errors.invalid_body(f"{field} must be true or false, not {value!r}")
+    return value
+
+
 def _text(data: dict[str, Any], field: str) -> str:
     value = data.get(field)
     if not isinstance(value, str) or not value.strip():
@@ -130,8 +151,8 @@ def _options(kind: str, raw: Any) -> list[dict[str, Any]]:
         entry = {
             "label": str(option["label"]),
             "value": value,
-            "displayOrder": option.get("displayOrder", order),
-            "hidden": bool(option.get("hidden", False)),
+            "displayOrder": _integer(option, "displayOrder", order),
+            "hidden": flag(option, "hidden"),
         }
         if option.get("description"):
             entry["description"] = str(option["description"])
@@ -183,7 +204,7 @@ def create(schema: Schema, data: Any) -> PropertyDefinition:
         raise HubSpotError(
             409, "Property already exists", category="OBJECT_ALREADY_EXISTS", context={"name": [data["name"]]}
         )
-    unique = bool(data.get("hasUniqueValue", False))
+    unique = flag(data, "hasUniqueValue")
     if unique:
         _unique_limit(schema)
     stamp = clock.now()
@@ -197,11 +218,11 @@ def create(schema: Schema, data: Any) -> PropertyDefinition:
         group_name=data["groupName"],
         description=str(data.get("description") or ""),
         options=_options(data["type"], data.get("options")),
-        display_order=int(data.get("displayOrder", -1)),
+        display_order=_integer(data, "displayOrder", -1),
         has_unique_value=unique,
-        hidden=bool(data.get("hidden", False)),
-        form_field=bool(data.get("formField", False)),
-        external_options=bool(data.get("externalOptions", False)),
+        hidden=flag(data, "hidden"),
+        form_field=flag(data, "formField"),
+        external_options=flag(data, "externalOptions"),
         extra=_extra(data),
         created_at=stamp,
         updated_at=stamp,
@@ -229,9 +250,11 @@ def update(schema: Schema, prop: PropertyDefinition, data: Any) -> PropertyDefin
     for field, attr in (("fieldType", "field_type"), ("groupName", "group_name"), ("description", "description")):
         if field in data:
             setattr(prop, attr, data[field])
-    for field, attr in (("displayOrder", "display_order"), ("hidden", "hidden"), ("formField", "form_field")):
+    if "displayOrder" in data:
+        prop.display_order = _integer(data, "displayOrder", -1)
+    for field, attr in (("hidden", "hidden"), ("formField", "form_field")):
         if field in data:
-            setattr(prop, attr, data[field])
+            setattr(prop, attr, flag(data, field))
     prop.extra = _extra(data, prop.extra)
     prop.updated_at = clock.now()
     prop.save()
@@ -306,7 +329,7 @@ def create_group(schema: Schema, data: Any) -> PropertyGroup:
         object_type_id=schema.type_id,
         name=name,
         label=_text(data, "label"),
-        display_order=int(data.get("displayOrder", -1)),
+        display_order=_integer(data, "displayOrder", -1),
     )
 
 
@@ -316,7 +339,7 @@ def update_group(group: PropertyGroup, data: Any) -> PropertyGroup:
     if "label" in data:
         group.label = _text(data, "label")
     if "displayOrder" in data:
-        group.display_order = int(data["displayOrder"])
+        group.display_order = _integer(data, "displayOrder", -1)
     group.save()
     return group
 

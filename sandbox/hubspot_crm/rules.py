@@ -1,7 +1,8 @@
 """Per-type business rules applied to every write, after values are coerced.
 
 - Required create properties (hubspot-api.md §2.1, §10.4): companies name|domain; deals dealname, pipeline,
-  dealstage; invoices hs_currency; projects hs_name, hs_pipeline, hs_pipeline_stage; subscriptions hs_name.
+  dealstage; invoices hs_currency; projects hs_name, hs_pipeline, hs_pipeline_stage; subscriptions hs_name;
+  products as `registry.PRODUCT_REQUIRED` says (none by default; §2.1 marks the strict list [unverified]).
 - Pipelines: the pipeline must exist and the stage must belong to it (§5.2, §10.4).
 - Line items (§4.2 notes, §5.4, https://developers.hubspot.com/docs/api-reference/latest/crm/objects/line-items/guide):
   `price` cannot be negative; `amount` = quantity x (price - discount) x (1 - hs_discount_percentage/100), with
@@ -67,7 +68,7 @@ def _defaults(type_id: str, merged: dict[str, str], stamp: datetime) -> None:
 
 def _required(schema: Schema, merged: dict[str, str]) -> list[Problem]:
     problems = []
-    for group in schema.spec.required:
+    for group in registry.required_groups(schema.spec):
         if not any(merged.get(name) for name in group):
             wanted = " or ".join(group)
             problems.append(

@@ -20,6 +20,7 @@ from typing import Any
 from django.db.models import Q
 
 from sandbox.hubspot_crm import errors, search_index, values
+from sandbox.hubspot_crm.http import check_fields
 from sandbox.hubspot_crm.models import CrmObject
 from sandbox.hubspot_crm.schema import Schema
 
@@ -41,6 +42,12 @@ OPERATORS = {
     "NOT_CONTAINS_TOKEN",
 }
 TOKEN = re.compile(r"[\w@.+-]+", re.UNICODE)
+# Fields of the spec's `Filter`, `FilterGroup` and sort objects (crm-objects.json `PublicObjectSearchRequest`);
+# like the rest of the fake, unknown fields are refused so a misspelt key cannot silently widen a search.
+FILTER_FIELDS = ("propertyName", "operator", "value", "highValue", "values")
+GROUP_FIELDS = ("filters",)
+SORT_FIELDS = ("propertyName", "direction")
+DIRECTIONS = ("ASCENDING", "DESCENDING")
 
 
 @dataclass(frozen=True)
@@ -64,13 +71,27 @@ class Query:
 
 
 def _as_str(raw: Any) -> str | None:
-    return None if raw is None else values.as_text(raw)
+    """A filter value as text; an object or array is a 400 (it used to escape as a 500)."""
+    try:
+        return None if raw is None else values.as_text(raw)
+    except values.ValueProblem as exc:
+        raise errors.invalid_body(f"filter values must be strings, numbers or booleans: {exc.message}") from None
+
+
+def _as_list(raw: Any) -> tuple[str, ...]:
+    """The `values` of an IN/NOT_IN filter: an array (a bare string must not be split into characters)."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise errors.invalid_body(f"filter values must be an array, not {raw!r}")
+    return tuple(_as_str(value) or "" for value in raw)
 
 
 def parse_filter(schema: Schema, raw: Any) -> Filter:
     """One filter, checked against the type's properties and HubSpot's operators."""
     if not isinstance(raw, dict):
         raise errors.invalid_body("filters must be objects")
+    check_fields(raw, FILTER_FIELDS, (), "filter")
     name, operator = raw.get("propertyName"), raw.get("operator")
     if operator not in OPERATORS:
         raise errors.validation(f"Unknown filter operator {operator!r}; expected one of {sorted(OPERATORS)}")
@@ -78,7 +99,7 @@ def parse_filter(schema: Schema, raw: Any) -> Filter:
     if prop is None:
         raise errors.validation(f'Unable to filter on property "{name}": it does not exist on {schema.type_id}')
     value, high = _as_str(raw.get("value")), _as_str(raw.get("highValue"))
-    listed = tuple(values.as_text(v) for v in raw.get("values") or [])
+    listed = _as_list(raw.get("values"))
     needs_value = operator not in ("HAS_PROPERTY", "NOT_HAS_PROPERTY", "IN", "NOT_IN")
     if needs_value and value is None:
         raise errors.validation(f"The {operator} filter on {name} needs a value")
@@ -93,6 +114,10 @@ def _groups(schema: Schema, raw: Any) -> list[list[Filter]]:
     raw = raw or []
     if not isinstance(raw, list) or not all(isinstance(g, dict) for g in raw):
         raise errors.invalid_body("filterGroups must be an array of {filters: [...]} objects")
+    for group in raw:
+        check_fields(group, GROUP_FIELDS, (), "filter group")
+        if not isinstance(group.get("filters") or [], list):
+            raise errors.invalid_body("filters must be an array")
     if len(raw) > MAX_GROUPS:
         raise errors.validation(f"Too many filterGroups: {len(raw)}; the maximum is {MAX_GROUPS}")
     groups = [group.get("filters") or [] for group in raw]
@@ -119,12 +144,22 @@ def _sort(schema: Schema, raw: Any) -> tuple[str, bool] | None:
     if isinstance(entry, str):
         name, descending = entry.lstrip("-"), entry.startswith("-")
     elif isinstance(entry, dict):
-        name, descending = entry.get("propertyName"), entry.get("direction", "ASCENDING") == "DESCENDING"
+        name, descending = _sort_object(entry)
     else:
         raise errors.invalid_body("a sort is a property name or {propertyName, direction}")
-    if name not in schema.props:
+    if not isinstance(name, str) or name not in schema.props:
         raise errors.validation(f'Unable to sort on property "{name}": it does not exist on {schema.type_id}')
     return name, descending
+
+
+def _sort_object(entry: dict[str, Any]) -> tuple[Any, bool]:
+    """(property name, descending) of a `{propertyName, direction}` sort; the direction is an enum (§2.3),
+    so a typo such as "DESC" is refused rather than silently sorting ascending."""
+    check_fields(entry, SORT_FIELDS, ("propertyName",), "sort")
+    direction = entry.get("direction", "ASCENDING")
+    if direction not in DIRECTIONS:
+        raise errors.invalid_body(f"sort direction must be one of {list(DIRECTIONS)}, not {direction!r}")
+    return entry["propertyName"], direction == "DESCENDING"
 
 
 def _paging(data: dict[str, Any]) -> tuple[int, int]:

@@ -25,6 +25,8 @@ from sandbox.hubspot_crm.schema import Schema
 
 BATCH_LIMIT = 100
 HISTORY_LIMIT = 50
+# The context key that lists ids matching no record; §10.4 marks it "[context key unverified]".
+MISSING_IDS_KEY = "ids"
 
 
 @hubspot_api()
@@ -82,6 +84,23 @@ def _inputs(request: HttpRequest, allowed: tuple[str, ...], required: tuple[str,
     return inputs
 
 
+def _name_list(data: dict[str, Any], field: str) -> list[str]:
+    """`properties` / `propertiesWithHistory` of a batch read: an array of names (a bare string used to be split
+    into characters and silently return nothing)."""
+    raw = data.get(field) or []
+    if not isinstance(raw, list) or not all(isinstance(name, str) for name in raw):
+        raise errors.invalid_body(f"{field} must be an array of property names, not {raw!r}")
+    return raw
+
+
+def _ids(inputs: list[dict[str, Any]]) -> list[str]:
+    """The `id` of each input as a string; ids are strings (or numbers) in the spec, never objects or arrays."""
+    for item in inputs:
+        if isinstance(item["id"], bool) or not isinstance(item["id"], str | int):
+            raise errors.invalid_body(f"id must be a string, not {item['id']!r}")
+    return [str(item["id"]) for item in inputs]
+
+
 def _create(request: HttpRequest, schema: Schema) -> HttpResponse:
     inputs = _inputs(request, ("properties", "associations", "objectWriteTraceId"), ("properties",))
     run = Run(inputs)
@@ -124,20 +143,20 @@ def _missing_error(schema: Schema, ids: list[str]) -> dict[str, Any]:
         "status": "error",
         "category": "OBJECT_NOT_FOUND",
         "message": message,
-        "context": {"ids": ids},
+        "context": {MISSING_IDS_KEY: ids},
         "errors": [],
         "links": {},
     }
 
 
 def _all_missing(schema: Schema, ids: list[str]) -> HubSpotError:
-    return errors.not_found(errors.missing_objects_message(schema.spec.error_name), context={"ids": ids})
+    return errors.not_found(errors.missing_objects_message(schema.spec.error_name), context={MISSING_IDS_KEY: ids})
 
 
 def _read(request: HttpRequest, schema: Schema) -> HttpResponse:
     started = clock.now()
     data = body_object(request, ("inputs", "properties", "propertiesWithHistory", "idProperty"), ("inputs",))
-    history = data.get("propertiesWithHistory") or []
+    history = _name_list(data, "propertiesWithHistory")
     if history and len(data.get("inputs") or []) > HISTORY_LIMIT:
         raise errors.validation(
             f"The maximum number of inputs supported in a batch request for property histories is {HISTORY_LIMIT}"
@@ -145,12 +164,12 @@ def _read(request: HttpRequest, schema: Schema) -> HttpResponse:
     inputs = inputs_of(data, BATCH_LIMIT)
     for item in inputs:
         check_fields(item, ("id",), ("id",), "batch input")
-    ids = [str(item["id"]) for item in inputs]
+    ids = _ids(inputs)
     _check_duplicates(ids)
     id_property = data.get("idProperty")
     _check_id_property(schema, id_property, "read")
     archived = query_bool(request, "archived")
-    names = serialize.requested_names(schema, data.get("properties") or [])
+    names = serialize.requested_names(schema, _name_list(data, "properties"))
     found: list[CrmObject] = []
     missing: list[str] = []
     for value in ids:
@@ -170,7 +189,7 @@ def _update(request: HttpRequest, schema: Schema) -> HttpResponse:
     inputs = _inputs(request, ("id", "idProperty", "properties", "objectWriteTraceId"), ("id", "properties"))
     for item in inputs:
         _check_id_property(schema, item.get("idProperty"))
-    ids = [str(item["id"]) for item in inputs]
+    ids = _ids(inputs)
     _check_duplicates(ids, [f"{item.get('idProperty') or ''}\0{item['id']}" for item in inputs])
     run, missing = Run(inputs), []
     with transaction.atomic():
@@ -200,7 +219,7 @@ def _upsert(request: HttpRequest, schema: Schema) -> HttpResponse:
     for item in inputs:
         # Without idProperty the id is a record id (hs_object_id), which HubSpot refuses for upserts (§2.2).
         _check_id_property(schema, item.get("idProperty") or "hs_object_id")
-    ids = [str(item["id"]) for item in inputs]
+    ids = _ids(inputs)
     keys = [
         f"{item['idProperty']}\0{uniques.normalise(schema, item['idProperty'], str(item['id']))}" for item in inputs
     ]
@@ -230,7 +249,7 @@ def _upserter(schema: Schema, state: PortalState, item: dict[str, Any]) -> Calla
 
 def _archive(request: HttpRequest, schema: Schema) -> HttpResponse:
     inputs = _inputs(request, ("id",), ("id",))
-    ids = [str(item["id"]) for item in inputs]
+    ids = _ids(inputs)
     _check_duplicates(ids)
     with transaction.atomic():
         seed.lock_portal(schema.hub_id)

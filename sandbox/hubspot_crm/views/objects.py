@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlencode
 
 from django.db import transaction
@@ -22,6 +22,9 @@ from sandbox.hubspot_crm.models import CrmObject
 from sandbox.hubspot_crm.schema import Schema
 
 LIST_MAX = 100  # page size cap of list endpoints (hubspot-api.md §2.2; PYSDK PAGE_MAX_SIZE)
+# What a list `limit` above LIST_MAX does. §10.4 says "capped at 100 [or 400; unverified]": the fake caps, as the
+# document's first reading; switch to "reject" to make clients prove they never ask for more than 100.
+LIST_OVER_MAX: Literal["cap", "reject"] = "cap"
 
 
 @hubspot_api()
@@ -106,9 +109,7 @@ def _archive(request: HttpRequest, schema: Schema, object_id: str) -> HttpRespon
 
 
 def _list(request: HttpRequest, schema: Schema) -> HttpResponse:
-    limit = min(query_int(request, "limit", 10), LIST_MAX)
-    if limit < 1:
-        raise errors.validation("limit must be at least 1")
+    limit = page_size(request)
     rows = CrmObject.objects.filter(
         hub_id=schema.hub_id, object_type_id=schema.type_id, archived=query_bool(request, "archived")
     )
@@ -130,6 +131,16 @@ def _list(request: HttpRequest, schema: Schema) -> HttpResponse:
     if len(page) > limit:
         body["paging"] = {"next": next_page(request, encode_cursor(page[limit - 1].object_id))}
     return respond(body)
+
+
+def page_size(request: HttpRequest) -> int:
+    """The list `limit` (default 10, §2.2); above LIST_MAX it is capped or refused as LIST_OVER_MAX says."""
+    limit = query_int(request, "limit", 10)
+    if limit < 1:
+        raise errors.validation("limit must be at least 1")
+    if limit > LIST_MAX and LIST_OVER_MAX == "reject":
+        raise errors.validation(f"limit must be at most {LIST_MAX}; got {limit}")
+    return min(limit, LIST_MAX)
 
 
 def encode_cursor(object_id: int) -> str:

@@ -16,6 +16,7 @@ from sandbox.hubspot_crm import access, clock, errors, property_admin, seed
 from sandbox.hubspot_crm.http import (
     body,
     body_object,
+    check_fields,
     envelope,
     inputs_of,
     no_content,
@@ -113,12 +114,21 @@ def _batch_create(request: HttpRequest, schema: Schema) -> HttpResponse:
     return respond(envelope(results, errs, started), 207 if errs else 201)
 
 
+def _names_of(inputs: list[Any]) -> list[str]:
+    """The `name` of each `{name}` input (BatchInputPropertyName); a malformed input is a 400, not a miss."""
+    for item in inputs:
+        check_fields(item, ("name",), ("name",), "batch input")
+        if not isinstance(item["name"], str):
+            raise errors.invalid_body(f"name must be a string, not {item['name']!r}")
+    return [item["name"] for item in inputs]
+
+
 def _batch_read(request: HttpRequest, schema: Schema) -> HttpResponse:
     started = clock.now()
     data = body_object(request, ("inputs", "archived", "dataSensitivity"), ("inputs",))
     inputs = inputs_of(data, BATCH_LIMIT)
-    rows = {prop.name: prop for prop in _rows(schema).filter(archived=bool(data.get("archived", False)))}
-    names = [item.get("name") if isinstance(item, dict) else None for item in inputs]
+    rows = {prop.name: prop for prop in _rows(schema).filter(archived=property_admin.flag(data, "archived"))}
+    names = _names_of(inputs)
     results = [property_admin.property_json(schema, rows[name]) for name in names if name in rows]
     missing = [str(name) for name in names if name not in rows]
     errs = []
@@ -130,8 +140,7 @@ def _batch_read(request: HttpRequest, schema: Schema) -> HttpResponse:
 
 def _batch_archive(request: HttpRequest, schema: Schema) -> HttpResponse:
     inputs = inputs_of(body_object(request, ("inputs",), ("inputs",)), BATCH_LIMIT)
-    for item in inputs:
-        name = item.get("name") if isinstance(item, dict) else None
+    for name in _names_of(inputs):
         prop = _rows(schema).filter(name=name).first()
         if prop is not None:
             property_admin.archive(schema, prop)

@@ -263,3 +263,27 @@ def test_batch_archive_is_idempotent(api):
     assert (first.status_code, first.content) == (204, b"")
     assert api.post(f"{path}/batch/archive", {"inputs": [{"id": a}]}).status_code == 204
     assert api.get(path).json() == {"results": []}
+
+
+def test_batch_read_refuses_malformed_property_lists_and_ids(v3):
+    """A bare string is not split into characters and an object id is not looked up (both used to be quiet)."""
+    path = f"{v3.objects('companies')}/batch/read"
+    a = v3.post(v3.objects("companies"), {"properties": {"name": "A"}}).json()["id"]
+    as_string = v3.post(path, {"inputs": [{"id": a}], "properties": "name"})
+    assert (as_string.status_code, as_string.json()) == (
+        400,
+        error(
+            as_string,
+            "Invalid input JSON on line 1, column 1: properties must be an array of property names, not 'name'",
+        ),
+    )
+    history = v3.post(path, {"inputs": [{"id": a}], "propertiesWithHistory": "name"})
+    assert history.json()["message"].endswith("propertiesWithHistory must be an array of property names, not 'name'")
+    object_id = v3.post(path, {"inputs": [{"id": {"value": a}}]})
+    assert (object_id.status_code, object_id.json()) == (
+        400,
+        error(object_id, f"Invalid input JSON on line 1, column 1: id must be a string, not {{'value': '{a}'}}"),
+    )
+    archive = v3.post(f"{v3.objects('companies')}/batch/archive", {"inputs": [{"id": [a]}]})
+    assert archive.json() == error(archive, f"Invalid input JSON on line 1, column 1: id must be a string, not ['{a}']")
+    assert v3.get(f"{v3.objects('companies')}/{a}").status_code == 200

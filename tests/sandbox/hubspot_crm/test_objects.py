@@ -467,3 +467,32 @@ def test_merge_moves_associations_and_archives_the_other(v3):
             "associationTypes": [{"category": "HUBSPOT_DEFINED", "typeId": 341, "label": None}],
         }
     ]
+
+
+def test_a_list_limit_over_100_is_refused_when_the_fake_is_set_to_reject(v3, monkeypatch):
+    """§10.4 leaves "capped at 100 [or 400]" open; `LIST_OVER_MAX` is the one switch (the default caps)."""
+    from sandbox.hubspot_crm.views import objects as views
+
+    path = v3.objects("companies")
+    assert v3.get(path, params={"limit": 101}).status_code == 200
+    monkeypatch.setattr(views, "LIST_OVER_MAX", "reject")
+    refused = v3.get(path, params={"limit": 101})
+    assert (refused.status_code, refused.json()) == (400, error(refused, "limit must be at most 100; got 101"))
+    assert v3.get(path, params={"limit": 100}).status_code == 200
+
+
+def test_product_required_properties_are_configurable(v3, monkeypatch):
+    """§2.1 marks the strict product list [unverified]; `registry.PRODUCT_REQUIRED` switches it on."""
+    from sandbox.hubspot_crm import registry
+
+    path = v3.objects("products")
+    assert v3.post(path, {"properties": {"hs_sku": "S-1"}}).status_code == 201
+    monkeypatch.setattr(registry, "PRODUCT_REQUIRED", (("name",), ("price",)))
+    refused = v3.post(path, {"properties": {"hs_sku": "S-2"}})
+    assert refused.json() == invalid(
+        refused,
+        v3.hub_id,
+        ("name", "REQUIRED_PROPERTY", "name is required to create a product"),
+        ("price", "REQUIRED_PROPERTY", "price is required to create a product"),
+    )
+    assert v3.post(path, {"properties": {"name": "Hour", "price": "100"}}).status_code == 201

@@ -194,6 +194,16 @@ def test_property_batches(api):
     archived = api.post(f"{path}/batch/archive", {"inputs": [{"name": "kleer_unit"}, {"name": "nope"}]})
     assert (archived.status_code, archived.content) == (204, b"")
     assert api.post(f"{path}/batch/archive", {"inputs": [{"name": "kleer_unit"}]}).status_code == 204
+    # `archived` is a boolean: Jackson's "false" is false (not a truthy string), anything else is refused.
+    live = api.post(f"{path}/batch/read", {"inputs": [{"name": "kleer_unit"}], "archived": "false"})
+    assert (live.status_code, live.json()["errors"][0]["context"]) == (207, {"names": ["kleer_unit"]})
+    gone = api.post(f"{path}/batch/read", {"inputs": [{"name": "kleer_unit"}], "archived": True})
+    assert (gone.status_code, [p["name"] for p in gone.json()["results"]]) == (200, ["kleer_unit"])
+    bad = api.post(f"{path}/batch/read", {"inputs": [{"name": "kleer_unit"}], "archived": "no"})
+    assert (bad.status_code, bad.json()["message"]) == (
+        400,
+        "Invalid input JSON on line 1, column 1: archived must be true or false, not 'no'",
+    )
 
 
 def test_property_groups(api):
@@ -234,3 +244,40 @@ def test_pipeline_properties_list_pipelines_and_stages(v3):
     )
     stages = v3.get(f"{v3.properties('deals')}/dealstage").json()["options"]
     assert [o["value"] for o in stages][:2] == ["appointmentscheduled", "qualifiedtobuy"]
+
+
+BAD_JSON = "Invalid input JSON on line 1, column 1: "
+
+
+def test_malformed_definition_fields_answer_400_not_500(v3):
+    """Non-integer displayOrder used to reach int() and answer 500, which a client retries as a server error."""
+    path = v3.properties("companies")
+    cases = [
+        (lambda: v3.post(path, _prop("a1", displayOrder="first")), "displayOrder must be an integer, not 'first'"),
+        (lambda: v3.post(path, _prop("a2", hasUniqueValue="yes")), "hasUniqueValue must be true or false, not 'yes'"),
+        (
+            lambda: v3.post(
+                path,
+                _prop(
+                    "a3", type="enumeration", fieldType="select", options=[{"label": "A", "value": "a", "hidden": 1}]
+                ),
+            ),
+            "hidden must be true or false, not 1",
+        ),
+        (
+            lambda: v3.post(f"{path}/groups", {"name": "g1", "label": "G", "displayOrder": 1.5}),
+            "displayOrder must be an integer, not 1.5",
+        ),
+        (lambda: v3.patch(f"{path}/kleer_id", {"displayOrder": "x"}), "displayOrder must be an integer, not 'x'"),
+        (lambda: v3.post(f"{path}/batch/read", {"inputs": [1]}), "batch input must be a JSON object"),
+        (
+            lambda: v3.post(f"{path}/batch/archive", {"inputs": [{"name": ["kleer_id"]}]}),
+            "name must be a string, not ['kleer_id']",
+        ),
+    ]
+    assert v3.post(path, _prop(displayOrder="3", hasUniqueValue="true")).status_code == 201
+    for call, message in cases:
+        response = call()
+        assert (response.status_code, response.json()) == (400, error(response, BAD_JSON + message)), message
+    kept = v3.get(f"{path}/kleer_id").json()
+    assert (kept["displayOrder"], kept["hasUniqueValue"], kept["archived"]) == (3, True, False)

@@ -208,3 +208,43 @@ def test_index_lag_shows_the_old_values_of_an_updated_record(v3):
     flushed = v3.post(f"/_fake/crm/{v3.hub_id}/search-index/flush")
     assert flushed.json() == {"hubId": v3.hub_id, "flushed": 1}
     assert _names(_search(v3, "companies", filterGroups=new, properties=["name"])) == ["New name"]
+
+
+BAD_JSON = "Invalid input JSON on line 1, column 1: "
+
+
+def test_malformed_sorts_and_filters_are_refused(v3):
+    """A misspelt sort direction or filter key must not silently change what a search returns (§2.3)."""
+    cases = [
+        (
+            {"sorts": [{"propertyName": "name", "direction": "DESC"}]},
+            BAD_JSON + "sort direction must be one of ['ASCENDING', 'DESCENDING'], not 'DESC'",
+        ),
+        ({"sorts": [{"direction": "DESCENDING"}]}, BAD_JSON + 'Missing required field "propertyName" in sort'),
+        (
+            {"sorts": [{"propertyName": "name", "order": "DESCENDING"}]},
+            BAD_JSON + "Unrecognized field \"order\" in sort; known fields: ['direction', 'propertyName']",
+        ),
+        (
+            {"filterGroups": _where({"propertyName": "name", "operator": "EQ", "value": "A", "values": ["a"], "x": 1})},
+            BAD_JSON + 'Unrecognized field "x" in filter; known fields: '
+            "['highValue', 'operator', 'propertyName', 'value', 'values']",
+        ),
+        (
+            {"filterGroups": [{"filters": [], "filter": []}]},
+            BAD_JSON + "Unrecognized field \"filter\" in filter group; known fields: ['filters']",
+        ),
+        ({"filterGroups": [{"filters": {"propertyName": "name"}}]}, BAD_JSON + "filters must be an array"),
+        (
+            {"filterGroups": _where({"propertyName": "name", "operator": "IN", "values": "acme"})},
+            BAD_JSON + "filter values must be an array, not 'acme'",
+        ),
+        (
+            {"filterGroups": _where({"propertyName": "name", "operator": "EQ", "value": {"eq": "A"}})},
+            BAD_JSON + "filter values must be strings, numbers or booleans: "
+            "{'eq': 'A'} is not a valid property value; values must be strings.",
+        ),
+    ]
+    for body, message in cases:
+        response = _search(v3, "companies", **body)
+        assert (response.status_code, response.json()) == (400, error(response, message)), message
