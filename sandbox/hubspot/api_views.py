@@ -1,19 +1,22 @@
-"""The platform API views behind `@hubspot_api()`: account details, app uninstall, and a test-only echo.
+"""The platform API views behind `@hubspot_api()`: account details, app uninstall, the custom-object schema stub,
+and a test-only echo.
 
 Shapes follow HubSpot's specs `account-info.json` (`PortalInformationResponse`) and `app-uninstalls.json`
-(204 No Content), both with scope `oauth`.
+(204 No Content), both with scope `oauth`, and `schemas.json` (`ObjectSchema`, scope `crm.schemas.custom.write`).
 """
 
 from __future__ import annotations
 
+import json
+import secrets
 from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from sandbox.hubspot import clock, state
-from sandbox.hubspot.gateway import HubSpotError, hubspot_api, require_method
+from sandbox.hubspot import clock, requestlog, state
+from sandbox.hubspot.gateway import HubSpotError, hubspot_api, hubspot_public, require_method
 from sandbox.hubspot.models import Portal
 
 JSON_CONTENT_TYPE = "application/json;charset=utf-8"
@@ -62,6 +65,74 @@ def external_install(request: HttpRequest, version: str) -> HttpResponse:
     request.hs.require_any_scope(["oauth"])  # type: ignore[attr-defined]
     state.portal_uninstall(portal=request.hs.portal)  # type: ignore[attr-defined]
     return HttpResponse(status=204)
+
+
+# Custom-object schemas are out of the fake's scope beyond this stub (hubspot-api.md §10.9): creation answers 201
+# with an `ObjectSchema`, is gated on the Enterprise-only `custom_objects` feature (§1.5, §10.3) and stores nothing.
+SCHEMA_WRITE_SCOPE = "crm.schemas.custom.write"
+CUSTOM_OBJECTS_FEATURE = "custom_objects"
+
+
+@hubspot_api()
+def object_schemas(request: HttpRequest) -> HttpResponse:
+    """`POST /crm-object-schemas/v3/schemas`: the stub of custom-object schema creation (201, nothing stored)."""
+    require_method(request, "POST")
+    hs = request.hs  # type: ignore[attr-defined]
+    hs.require_any_scope([SCHEMA_WRITE_SCOPE])
+    hs.require_feature(CUSTOM_OBJECTS_FEATURE)
+    egg = _schema_egg(request.body)
+    now = clock.iso(clock.now())
+    schema_id = str(secrets.randbelow(9_000_000) + 1_000_000)
+    properties = egg["properties"]
+    return _json(
+        {
+            "id": schema_id,
+            "objectTypeId": f"2-{schema_id}",
+            "fullyQualifiedName": f"p{hs.hub_id}_{egg['name']}",
+            "name": egg["name"],
+            "labels": egg["labels"],
+            "primaryDisplayProperty": egg.get("primaryDisplayProperty", properties[0]["name"]),
+            "secondaryDisplayProperties": egg.get("secondaryDisplayProperties", []),
+            "requiredProperties": egg.get("requiredProperties", []),
+            "searchableProperties": egg.get("searchableProperties", []),
+            "properties": properties,
+            "associations": [],
+            "metaType": "PORTAL_SPECIFIC",
+            "archived": False,
+            "createdAt": now,
+            "updatedAt": now,
+        },
+        status=201,
+    )
+
+
+def _schema_egg(raw: bytes) -> dict[str, Any]:
+    """The `ObjectSchemaEgg` body: `name`, `labels{singular, plural}` and a non-empty `properties[{name}]`."""
+    data = json.loads(raw or b"null")  # the gateway turns a decoding error into HubSpot's 400
+    if not isinstance(data, dict):
+        raise HubSpotError(400, "The request body must be an ObjectSchemaEgg object")
+    labels, properties = data.get("labels"), data.get("properties")
+    if not isinstance(data.get("name"), str) or not data["name"]:
+        raise HubSpotError(400, "name is required", context={"name": ["required"]})
+    if not isinstance(labels, dict) or not labels.get("singular") or not labels.get("plural"):
+        raise HubSpotError(400, "labels.singular and labels.plural are required", context={"labels": ["required"]})
+    if not isinstance(properties, list) or not properties:
+        raise HubSpotError(400, "properties must be a non-empty array", context={"properties": ["required"]})
+    if not all(isinstance(item, dict) and isinstance(item.get("name"), str) for item in properties):
+        raise HubSpotError(400, "every property needs a name", context={"properties": ["invalid"]})
+    return data
+
+
+# An unknown API path: JSON like every other answer (§10.3 "every response carries X-HubSpot-Correlation-Id and
+# Content-Type: application/json;charset=utf-8"). The wording and category are the fake's choice.
+UNKNOWN_PATH_CATEGORY = "OBJECT_NOT_FOUND"
+
+
+@hubspot_public()
+def unknown_path(request: HttpRequest, **_kwargs: Any) -> HttpResponse:
+    """Any path under the fake's API prefix that no route serves: 404 in HubSpot's error shape."""
+    path = requestlog.safe_path(requestlog.api_path(request))
+    raise HubSpotError(404, f"No API endpoint {request.method} {path}", category=UNKNOWN_PATH_CATEGORY)
 
 
 def _echo(request: HttpRequest) -> HttpResponse:

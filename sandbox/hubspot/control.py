@@ -177,11 +177,12 @@ def portal_uninstall(request: HttpRequest, data: dict[str, Any], hub_id: int) ->
 
 @control("GET", "PUT", "POST")
 def portal_rate_limits(request: HttpRequest, data: dict[str, Any], hub_id: int) -> HttpResponse:
-    """PUT `{max?, search_max?, retry_after?}`: per-portal limits (null: module default) and the Retry-After flag."""
+    """PUT `{max?, search_max?, daily_max?, retry_after?}`: per-portal limits (null: module default; for
+    `daily_max`, no daily bucket) and the Retry-After flag."""
     found = _portal(hub_id)
     if request.method != "GET":
         changes: dict[str, Any] = {}
-        for key, name in (("max", "limit"), ("search_max", "search_limit")):
+        for key, name in (("max", "limit"), ("search_max", "search_limit"), ("daily_max", "daily_limit")):
             if key in data:
                 value = data[key]
                 if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):

@@ -31,6 +31,8 @@ class Portal(models.Model):
     # None means the module constants in `sandbox.hubspot.ratelimit` (110 per 10 s, 5 per s for search).
     rate_limit_max = models.PositiveIntegerField(null=True, blank=True)
     search_rate_limit_max = models.PositiveIntegerField(null=True, blank=True)
+    # None: no daily bucket, as for every OAuth app (hubspot-api.md §6.1); tests set a number to get DAILY 429s.
+    daily_rate_limit_max = models.PositiveIntegerField(null=True, blank=True)
     # HubSpot does not document Retry-After on a 429; tests switch it on per portal.
     retry_after_on_429 = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -105,7 +107,7 @@ class AuthorizationCode(models.Model):
 
 
 class RateHit(models.Model):
-    """One call that took a slot in a portal's rolling window ("burst": 10 s, "search": 1 s)."""
+    """One call that took a slot in a portal's window ("burst": rolling 10 s, "search": 1 s, "daily": the day)."""
 
     portal = models.ForeignKey(Portal, on_delete=models.CASCADE, related_name="rate_hits")
     bucket = models.CharField(max_length=10)

@@ -4,7 +4,9 @@ https://developers.hubspot.com/docs/developer-tooling/platform/usage-guidelines 
 - 110 requests per rolling 10 seconds per installing account; the CRM Search API is excluded from it;
 - search: 5 requests per second per account, and search responses carry no rate-limit headers;
 - other responses carry `X-HubSpot-RateLimit-Max`, `-Remaining`, `-Interval-Milliseconds`; OAuth-authenticated
-  calls get no `-Daily*` headers because there is no daily limit for them.
+  calls get no `-Daily*` headers because there is no daily limit for them;
+- the daily bucket (429 `DAILY`) is therefore off by default; a portal's `daily_rate_limit_max` switches it on, for
+  tests of a client's daily-limit handling (§10.7). The day ends at midnight in the portal's time zone.
 
 The window is a table of hits. Each check locks the portal's row (SELECT ... FOR NO KEY UPDATE), counts the hits still
 inside the window, and records a hit if there is room, all in one transaction: two workers can never both take
@@ -15,8 +17,10 @@ would lock out a client that keeps retrying. Refused calls are still requests, s
 from __future__ import annotations
 
 import math
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from django.db import transaction
 
@@ -32,18 +36,42 @@ SEARCH_RATE_LIMIT_INTERVAL_MS = 1_000
 
 BURST = "burst"
 SEARCH = "search"
+DAILY_BUCKET = "daily"
+
+
+@dataclass(frozen=True)
+class Policy:
+    """What a rate-limit 429 says: `policyName`, `message`, and the `groupName` prefix (":<appId>:<hubId>" follows)."""
+
+    name: str
+    message: str
+    group: str
+
+
+# The three 429 bodies (hubspot-api.md §6.3, §10.7), kept here so a wording change is one edit.
+# TEN_SECONDLY_ROLLING: a real response (HubSpot/hubspot-api-python#117), OAuth group name as §10.7 gives it.
+# SECONDLY (search): message and policy from the Node SDK; the group name is the fake's choice by analogy.
+# DAILY: message and policy from the usage guidelines; the group name is the fake's choice by analogy.
+TEN_SECONDLY_ROLLING = Policy(
+    "TEN_SECONDLY_ROLLING",
+    "You have reached your ten_secondly_rolling limit.",
+    "publicapi:oauth-api-calls-ten-secondly",
+)
+SECONDLY = Policy("SECONDLY", "You have reached your secondly limit.", "publicapi:oauth-api-calls-secondly")
+DAILY = Policy("DAILY", "You have reached your daily limit.", "publicapi:oauth-api-calls-daily")
 
 
 @dataclass(frozen=True)
 class Decision:
-    """The outcome of one rate check."""
+    """The outcome of one rate check; `limit`/`remaining`/`interval_ms` describe the call's own window."""
 
     allowed: bool
     bucket: str
     limit: int
     remaining: int
     interval_ms: int
-    retry_after_seconds: int  # when the oldest hit leaves the window (0 when allowed)
+    retry_after_seconds: int  # when the refusing window frees a slot (0 when allowed)
+    policy: Policy = TEN_SECONDLY_ROLLING
 
 
 def limits(portal: Portal, bucket: str) -> tuple[int, int]:
@@ -54,7 +82,7 @@ def limits(portal: Portal, bucket: str) -> tuple[int, int]:
 
 
 def consume(*, portal: Portal, search: bool, now: datetime) -> Decision:
-    """Take a slot in the portal's window if one is free."""
+    """Take a slot in the portal's window (and in its daily bucket, when it has one) if one is free."""
     bucket = SEARCH if search else BURST
     limit, interval_ms = limits(portal, bucket)
     start = now - timedelta(milliseconds=interval_ms)
@@ -65,16 +93,38 @@ def consume(*, portal: Portal, search: bool, now: datetime) -> Decision:
         window = RateHit.objects.filter(portal=portal, bucket=bucket)
         window.filter(at__lte=start).delete()
         used = window.filter(at__gt=start).count()
+        daily_wait = _daily_exhausted(portal, now)
+        if daily_wait is not None:
+            return Decision(False, bucket, limit, max(0, limit - used), interval_ms, daily_wait, DAILY)
         if used >= limit:
             oldest = window.filter(at__gt=start).order_by("at").values_list("at", flat=True).first() or now
-            wait = (oldest - start).total_seconds()
-            return Decision(False, bucket, limit, 0, interval_ms, max(1, math.ceil(wait)))
-        RateHit.objects.create(portal=portal, bucket=bucket, at=now)
+            wait = max(1, math.ceil((oldest - start).total_seconds()))
+            return Decision(False, bucket, limit, 0, interval_ms, wait, SECONDLY if search else TEN_SECONDLY_ROLLING)
+        hits = [RateHit(portal=portal, bucket=bucket, at=now)]
+        if portal.daily_rate_limit_max:
+            hits.append(RateHit(portal=portal, bucket=DAILY_BUCKET, at=now))
+        RateHit.objects.bulk_create(hits)
     return Decision(True, bucket, limit, limit - used - 1, interval_ms, 0)
 
 
+def _daily_exhausted(portal: Portal, now: datetime) -> int | None:
+    """Seconds until the portal's day ends if its daily bucket is full, else None (always None when it is off).
+
+    OAuth apps have no daily limit (§6.1), so the bucket exists only when a test sets one. The day ends at
+    midnight in the portal's time zone, when HubSpot's daily limit resets (§6.3).
+    """
+    if not portal.daily_rate_limit_max:
+        return None
+    day_start = now.astimezone(ZoneInfo(portal.time_zone)).replace(hour=0, minute=0, second=0, microsecond=0)
+    hits = RateHit.objects.filter(portal=portal, bucket=DAILY_BUCKET)
+    hits.filter(at__lt=day_start).delete()
+    if hits.count() < portal.daily_rate_limit_max:
+        return None
+    return max(1, math.ceil((day_start + timedelta(days=1) - now).total_seconds()))
+
+
 def headers(decision: Decision) -> dict[str, str]:
-    """The rate-limit headers of a non-search response (search responses carry none)."""
+    """The rate-limit headers of a non-search response (search responses carry none, OAuth ones no `-Daily*`)."""
     if decision.bucket == SEARCH:
         return {}
     return {
@@ -85,28 +135,30 @@ def headers(decision: Decision) -> dict[str, str]:
 
 
 def too_many(decision: Decision, portal: Portal) -> HubSpotError:
-    """HubSpot's 429: the TEN_SECONDLY_ROLLING body (issue HubSpot/hubspot-api-python#117) or the search SECONDLY one.
+    """HubSpot's 429 for the policy that refused the call (TEN_SECONDLY_ROLLING, SECONDLY or DAILY).
 
     Retry-After is sent only when the portal's flag asks for it (it is undocumented for 429s).
     """
-    policy = rate_limit_policy(search=decision.bucket == SEARCH, hub_id=portal.hub_id)
+    body = policy_body(decision.policy, hub_id=portal.hub_id)
     extra_headers = headers(decision)
     if portal.retry_after_on_429:
         extra_headers["Retry-After"] = str(decision.retry_after_seconds)
-    return HubSpotError(429, policy.pop("message"), category=None, extra=policy, headers=extra_headers)
+    return HubSpotError(429, body.pop("message"), category=None, extra=body, headers=extra_headers)
+
+
+def policy_body(policy: Policy, *, hub_id: int) -> dict[str, str]:
+    """`message`, `errorType`, `policyName`, `groupName` of a rate-limit 429 (DAILY adds a `requestId`, §6.3)."""
+    body = {
+        "message": policy.message,
+        "errorType": "RATE_LIMIT",
+        "policyName": policy.name,
+        "groupName": f"{policy.group}:{state.app_id()}:{hub_id}",
+    }
+    if policy is DAILY:
+        body["requestId"] = str(uuid.uuid4())
+    return body
 
 
 def rate_limit_policy(*, search: bool, hub_id: int) -> dict[str, str]:
-    """`message`, `errorType`, `policyName`, `groupName` of a rate-limit 429.
-
-    The search group name is the fake's guess by analogy with the documented ten-secondly one.
-    """
-    window = "secondly" if search else "ten-secondly"
-    return {
-        "message": "You have reached your secondly limit."
-        if search
-        else "You have reached your ten_secondly_rolling limit.",
-        "errorType": "RATE_LIMIT",
-        "policyName": "SECONDLY" if search else "TEN_SECONDLY_ROLLING",
-        "groupName": f"publicapi:oauth-api-calls-{window}:{state.app_id()}:{hub_id}",
-    }
+    """The body fields of a scripted 429 fault: SECONDLY on search paths, TEN_SECONDLY_ROLLING elsewhere."""
+    return policy_body(SECONDLY if search else TEN_SECONDLY_ROLLING, hub_id=hub_id)

@@ -96,6 +96,7 @@ def portal_describe(portal: Portal) -> dict[str, Any]:
             "interval_ms": interval_ms,
             "search_max": search_limit,
             "search_interval_ms": search_interval_ms,
+            "daily_max": portal.daily_rate_limit_max,
             "retry_after": portal.retry_after_on_429,
         },
     }

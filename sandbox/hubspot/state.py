@@ -105,16 +105,25 @@ def portal_update(*, portal: Portal, features: dict[str, bool] | None = None, **
 
 
 def portal_set_rate_limits(
-    *, portal: Portal, limit: Any = _UNSET, search_limit: Any = _UNSET, retry_after: Any = _UNSET
+    *,
+    portal: Portal,
+    limit: Any = _UNSET,
+    search_limit: Any = _UNSET,
+    daily_limit: Any = _UNSET,
+    retry_after: Any = _UNSET,
 ) -> Portal:
-    """Set the portal's burst and search limits (None: back to the module constants) and the Retry-After flag."""
-    if limit is not _UNSET:
-        portal.rate_limit_max = limit
-    if search_limit is not _UNSET:
-        portal.search_rate_limit_max = search_limit
+    """Set the portal's burst and search limits (None: back to the module constants), its daily limit (None: no
+    daily bucket, the OAuth default) and the Retry-After flag."""
+    for name, value in (
+        ("rate_limit_max", limit),
+        ("search_rate_limit_max", search_limit),
+        ("daily_rate_limit_max", daily_limit),
+    ):
+        if value is not _UNSET:
+            setattr(portal, name, value)
     if retry_after is not _UNSET:
         portal.retry_after_on_429 = bool(retry_after)
-    portal.save(update_fields=["rate_limit_max", "search_rate_limit_max", "retry_after_on_429"])
+    portal.save(update_fields=["rate_limit_max", "search_rate_limit_max", "daily_rate_limit_max", "retry_after_on_429"])
     return portal
 
 

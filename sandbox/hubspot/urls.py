@@ -30,6 +30,8 @@ urlpatterns = [
     # api.hubapi.com: account and install.
     re_path(rf"^account-info/{V3_OR_DATED}/details$", api_views.account_details, name="account_details"),
     re_path(rf"^appinstalls/{V3_OR_DATED}/external-install$", api_views.external_install, name="external_install"),
+    # api.hubapi.com: the custom-object schema stub (hubspot-api.md §10.9).
+    path("crm-object-schemas/v3/schemas", api_views.object_schemas, name="object_schemas"),
     # Control endpoints (not HubSpot's).
     path("_fake/portals", control.portals, name="control_portals"),
     path("_fake/portals/<int:hub_id>", control.portal, name="control_portal"),

@@ -36,6 +36,7 @@ def test_create_portal_with_token(hs):
             "interval_ms": 10000,
             "search_max": 5,
             "search_interval_ms": 1000,
+            "daily_max": None,
             "retry_after": False,
         },
     }

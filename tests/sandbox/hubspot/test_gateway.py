@@ -202,3 +202,89 @@ def test_invalid_json_body_becomes_hubspot_400(hs):
     response = parse(request)
     assert response.status_code == 400
     assert response["Content-Type"] == "application/json;charset=utf-8"
+
+
+SCHEMA_EGG = {
+    "name": "machine",
+    "labels": {"singular": "Machine", "plural": "Machines"},
+    "requiredProperties": ["serial"],
+    "properties": [{"name": "serial", "label": "Serial", "type": "string", "fieldType": "text"}],
+    "associatedObjects": ["COMPANY"],
+}
+
+
+def test_custom_object_schema_stub(hs):
+    """§10.9: `POST /crm-object-schemas/v3/schemas` → 201, needs `crm.schemas.custom.write` and `custom_objects`."""
+    clock.freeze()
+    portal = hs.portal(features={"custom_objects": True})
+    access = hs.token(portal, scopes=["oauth", "crm.schemas.custom.write"])
+    created = hs.api("POST", "/crm-object-schemas/v3/schemas", access.token, json=SCHEMA_EGG)
+    assert created.status_code == 201
+    assert created.headers["Content-Type"] == "application/json;charset=utf-8"
+    body = created.json()
+    now = clock.iso(clock.now())
+    assert body == {
+        "id": body["id"],
+        "objectTypeId": f"2-{body['id']}",
+        "fullyQualifiedName": f"p{portal.hub_id}_machine",
+        "name": "machine",
+        "labels": {"singular": "Machine", "plural": "Machines"},
+        "primaryDisplayProperty": "serial",
+        "secondaryDisplayProperties": [],
+        "requiredProperties": ["serial"],
+        "searchableProperties": [],
+        "properties": SCHEMA_EGG["properties"],
+        "associations": [],
+        "metaType": "PORTAL_SPECIFIC",
+        "archived": False,
+        "createdAt": now,
+        "updatedAt": now,
+    }
+    bad = hs.api("POST", "/crm-object-schemas/v3/schemas", access.token, json={**SCHEMA_EGG, "properties": []})
+    assert (bad.status_code, bad.json()) == (
+        400,
+        {
+            "status": "error",
+            "message": "properties must be a non-empty array",
+            "correlationId": bad.headers["X-HubSpot-Correlation-Id"],
+            "category": "VALIDATION_ERROR",
+            "context": {"properties": ["required"]},
+        },
+    )
+
+
+def test_custom_object_schema_stub_is_gated(hs):
+    without_feature = hs.portal()  # custom objects are Enterprise-only: off by default
+    access = hs.token(without_feature, scopes=["oauth", "crm.schemas.custom.write"])
+    refused = hs.api("POST", "/crm-object-schemas/v3/schemas", access.token, json=SCHEMA_EGG)
+    assert (refused.status_code, refused.json()) == (
+        403,
+        {
+            "status": "error",
+            "message": f"The custom_objects feature is not enabled for portal {without_feature.hub_id}.",
+            "correlationId": refused.headers["X-HubSpot-Correlation-Id"],
+            "category": "FEATURE_NOT_ENABLED",
+        },
+    )
+    enterprise = hs.portal(features={"custom_objects": True})
+    reader = hs.token(enterprise, scopes=["oauth", "crm.schemas.custom.read"])
+    missing = hs.api("POST", "/crm-object-schemas/v3/schemas", reader.token, json=SCHEMA_EGG)
+    assert missing.status_code == 403
+    assert missing.json()["category"] == "MISSING_SCOPES"
+    assert missing.json()["errors"][0]["context"] == {"requiredGranularScopes": ["crm.schemas.custom.write"]}
+    assert hs.api("GET", "/crm-object-schemas/v3/schemas", reader.token).status_code == 405
+
+
+@pytest.mark.parametrize("path", ["/crm/v4/nonsense", "/oauth/v9/token", "/crm-object-schemas/v3/other"])
+def test_unknown_api_path_is_a_json_404(hs, path):
+    """§10.3: every response, including one for a path nothing serves, is JSON with a correlation id."""
+    response = hs.api("GET", path)
+    assert response.status_code == 404
+    assert response.headers["Content-Type"] == "application/json;charset=utf-8"
+    assert response.json() == {
+        "status": "error",
+        "message": f"No API endpoint GET {path}",
+        "correlationId": response.headers["X-HubSpot-Correlation-Id"],
+        "category": "OBJECT_NOT_FOUND",
+    }
+    assert hs.api("GET", "/_pages/nonsense").headers["Content-Type"].startswith("text/html")  # the fake's own pages

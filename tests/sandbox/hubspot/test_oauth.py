@@ -296,3 +296,33 @@ def test_refresh_can_narrow_scopes_but_not_widen(hs):
     wide = hs.token_form(grant_type="refresh_token", refresh_token=access.refresh_token, scope="oauth e-commerce")
     assert wide.status_code == 400
     assert wide.json()["error"] == "invalid_scope"
+
+
+def test_metadata_and_introspection_shapes(hs):
+    """§1.3 / §10.2: the exact fields of `AccessTokenInfoResponse` and the v3 introspection responses."""
+    access = hs.token(hs.portal())
+    metadata = hs.api("GET", f"/oauth/v1/access-tokens/{access.token}").json()
+    common = {"token", "user", "hub_domain", "scopes", "hub_id", "app_id", "user_id"}
+    assert set(metadata) == common | {
+        "expires_in",
+        "token_type",
+        "signed_access_token",
+        "is_private_distribution",
+    }
+    assert (metadata["token_type"], metadata["expires_in"], metadata["is_private_distribution"]) == (
+        "access",
+        1800,
+        False,
+    )
+    signed = metadata["signed_access_token"]
+    assert (signed["hubId"], signed["appId"], signed["hublet"]) == (access.portal.hub_id, state.DEFAULT_APP_ID, "eu1")
+    assert signed["expiresAt"] == int(access.expires_at.timestamp() * 1000)
+    creds = {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}
+    url = hs.url("/oauth/v3/token/introspect")
+    live = requests.post(url, data={**creds, "token": access.token}, timeout=30).json()
+    assert set(live) == set(metadata) - {"token_type"} | {"active", "client_id", "token_use", "token_type"}
+    assert (live["active"], live["token_use"], live["token_type"]) == (True, "access_token", "Bearer")
+    refresh = requests.post(url, data={**creds, "token": access.refresh_token}, timeout=30).json()
+    # The refresh-token variant has no expires_in or signed_access_token (PublicRefreshTokenInfoResponse).
+    assert set(refresh) == common | {"active", "client_id", "token_use", "token_type"}
+    assert (refresh["active"], refresh["token_use"], refresh["token"]) == (True, "refresh_token", access.refresh_token)

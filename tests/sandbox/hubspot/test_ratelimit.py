@@ -6,11 +6,15 @@ https://developers.hubspot.com/docs/developer-tooling/platform/usage-guidelines 
 from __future__ import annotations
 
 import threading
+import uuid
 from collections import Counter
+from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import requests
 
 from sandbox.hubspot import clock, ratelimit, selectors, state
+from sandbox.hubspot.models import RateHit
 from tests.sandbox.hubspot.conftest import postgres_only
 
 TEN_SECONDLY = {
@@ -86,6 +90,7 @@ def test_retry_after_flag_and_per_portal_limit_via_control(hs):
         "interval_ms": 10000,
         "search_max": 5,
         "search_interval_ms": 1000,
+        "daily_max": None,
         "retry_after": True,
     }
     access = hs.token(portal)
@@ -173,3 +178,53 @@ def test_concurrent_workers_get_exactly_the_limit(hs):
     assert statuses == Counter({200: 110, 429: 50})
     counts = selectors.request_counts(access.portal.hub_id)
     assert (counts["total"], counts["rate_limited"]) == (160, 50)
+
+
+def test_no_daily_bucket_by_default(hs, monkeypatch):
+    """OAuth calls have no daily limit (§6.1): with a tiny burst limit refreshed each window, nothing says DAILY."""
+    monkeypatch.setattr(ratelimit, "RATE_LIMIT_MAX", 2)
+    clock.freeze()
+    access = hs.token(hs.portal())
+    for _ in range(3):
+        assert [r.status_code for r in _calls(hs, access.token, 2)] == [200, 200]
+        clock.advance(10)
+    assert not RateHit.objects.filter(bucket=ratelimit.DAILY_BUCKET).exists()
+
+
+def _freeze_at_local_hour(hour: int, time_zone: str) -> None:
+    """Freeze the fake clock, then move it forward to the next `hour`:00:00 in `time_zone`."""
+    now = clock.freeze()
+    local = now.astimezone(ZoneInfo(time_zone))
+    target = local.replace(hour=hour, minute=0, second=0, microsecond=0)
+    if target <= local:
+        target += timedelta(days=1)
+    clock.advance((target - local).total_seconds())
+
+
+def test_daily_bucket_when_switched_on(hs):
+    """§10.7: the DAILY 429 body; the day ends at midnight in the portal's time zone (§6.3)."""
+    portal = hs.portal()
+    state.portal_update(portal=portal, time_zone="Europe/Stockholm")
+    _freeze_at_local_hour(23, "Europe/Stockholm")
+    limits = hs.control("PUT", f"/portals/{portal.hub_id}/rate-limits", {"daily_max": 3, "retry_after": True})
+    assert limits.json()["daily_max"] == 3
+    access = hs.token(portal, expires_in=2 * 3600)  # outlives the hour the test waits
+    assert [r.status_code for r in _calls(hs, access.token, 2)] == [200, 200]
+    assert _calls(hs, access.token, 1, path="/_fake/echo/search")[0].status_code == 200  # search counts too
+    refused = _calls(hs, access.token, 1)[0]
+    assert refused.status_code == 429
+    body = refused.json()
+    uuid.UUID(body.pop("requestId"))
+    assert body == {
+        "status": "error",
+        "message": "You have reached your daily limit.",
+        "errorType": "RATE_LIMIT",
+        "correlationId": refused.headers["X-HubSpot-Correlation-Id"],
+        "policyName": "DAILY",
+        "groupName": f"publicapi:oauth-api-calls-daily:{state.DEFAULT_APP_ID}:{portal.hub_id}",
+    }
+    assert refused.headers["Retry-After"] == "3600"  # until midnight in Stockholm
+    assert refused.headers["X-HubSpot-RateLimit-Remaining"] == "108"  # the refused call took no burst slot
+    assert not [name for name in refused.headers if "daily" in name.lower()]
+    clock.advance(3600)
+    assert _calls(hs, access.token, 1)[0].status_code == 200

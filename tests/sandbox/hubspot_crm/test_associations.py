@@ -296,3 +296,151 @@ def test_archiving_a_record_drops_its_associations(v3):
     v3.put(f"{v3.record_associations('deals', deal)}/default/companies/{company}")
     v3.delete(f"{v3.objects('deals')}/{deal}")
     assert v3.get(f"{v3.record_associations('companies', company)}/deals").json() == {"results": []}
+
+
+# (from, to, typeId, inverse typeId): the HubSpot-defined pairs of hubspot-api.md §4.2 that §10.6 asks to seed.
+DEFINED_PAIRS = [
+    ("deals", "companies", 341, 342),
+    ("deals", "contacts", 3, 4),
+    ("line_items", "deals", 20, 19),
+    ("deals", "line_items", 19, 20),
+    ("invoices", "companies", 179, 180),
+    ("invoices", "contacts", 177, 178),
+    ("invoices", "deals", 175, 176),
+    ("invoices", "line_items", 409, 410),
+    ("invoices", "subscriptions", 622, 623),
+    ("subscriptions", "line_items", 301, 302),
+    ("subscriptions", "companies", 297, 298),
+    ("subscriptions", "contacts", 295, 296),
+    ("subscriptions", "deals", 299, 300),
+    ("projects", "companies", 1236, 1237),
+    ("projects", "deals", 1238, 1239),
+    ("projects", "contacts", 1242, 1243),
+    ("line_items", "projects", 1345, 1346),
+    ("contacts", "companies", 279, 280),
+]
+
+
+def _record(api: Api, object_type: str) -> str:
+    if object_type == "deals":
+        return _deal(api)
+    if object_type == "projects":
+        pipeline = api.get(api.pipelines("projects")).json()["results"][0]
+        stage = pipeline["stages"][0]["id"]
+        return _make(api, "projects", hs_name="P", hs_pipeline=pipeline["id"], hs_pipeline_stage=stage)
+    required = {"companies": {"name": "Acme"}, "invoices": {"hs_currency": "SEK"}, "subscriptions": {"hs_name": "S"}}
+    return _make(api, object_type, **required.get(object_type, {}))
+
+
+def test_hubspot_defined_type_ids_and_their_inverses(v3):
+    """Every §4.2 pair: `default` stores typeId one way and the documented reverse id the other way."""
+    for from_type, to_type, forward, backward in DEFINED_PAIRS:
+        source, target = _record(v3, from_type), _record(v3, to_type)
+        created = v3.put(f"{v3.record_associations(from_type, source)}/default/{to_type}/{target}")
+        assert created.status_code == 200, (from_type, to_type, created.text)
+        specs = [
+            (r["from"]["id"], r["to"]["id"], r["associationSpec"]["associationTypeId"])
+            for r in created.json()["results"]
+        ]
+        assert specs == [(source, target, forward), (target, source, backward)], (from_type, to_type)
+        inverse = v3.get(f"{v3.record_associations(to_type, target)}/{from_type}").json()["results"]
+        assert [(r["toObjectId"], [t["typeId"] for t in r["associationTypes"]]) for r in inverse] == [
+            (int(source), [backward])
+        ], (from_type, to_type)
+
+
+def test_batch_input_limits(v3):
+    """§4.1 / §10.6: associate/default and create take at most 2,000 inputs, read at most 1,000."""
+    deal, company = _deal(v3), _make(v3, "companies", name="Acme")
+    pair = {"from": {"id": deal}, "to": {"id": company}}
+    typed = {**pair, "types": [{"associationCategory": HS, "associationTypeId": 341}]}
+    for action, item, limit in (
+        ("associate/default", pair, 2000),
+        ("create", typed, 2000),
+        ("read", {"id": deal}, 1000),
+    ):
+        refused = v3.post(f"{v3.associations('deals', 'companies')}/batch/{action}", {"inputs": [item] * (limit + 1)})
+        assert (refused.status_code, refused.json()) == (
+            400,
+            error(
+                refused,
+                f"The maximum number of inputs supported in a batch is {limit}. "
+                "Please reduce the number of items and try again",
+            ),
+        ), action
+    v3.put(f"{v3.record_associations('deals', deal)}/default/companies/{company}")
+    at_limit = v3.post(f"{v3.associations('deals', 'companies')}/batch/read", {"inputs": [{"id": deal}] * 1000})
+    assert (at_limit.status_code, len(at_limit.json()["results"])) == (200, 1000)
+
+
+def test_batch_create_reports_missing_records_per_input(api, frozen):
+    deal, company = _deal(api), _make(api, "companies", name="Acme")
+    types = [{"associationCategory": HS, "associationTypeId": 341}]
+    response = api.post(
+        f"{api.associations('deals', 'companies')}/batch/create",
+        {
+            "inputs": [
+                {"from": {"id": deal}, "to": {"id": company}, "types": types},
+                {"from": {"id": "999"}, "to": {"id": company}, "types": types},
+            ]
+        },
+    )
+    assert response.status_code == 207
+    assert response.json() == {
+        "status": "COMPLETE",
+        "results": [
+            {
+                "fromObjectTypeId": "0-3",
+                "fromObjectId": api.oid(deal),
+                "toObjectTypeId": "0-2",
+                "toObjectId": api.oid(company),
+                "labels": [],
+            }
+        ],
+        "numErrors": 1,
+        "errors": [
+            {
+                "status": "error",
+                "category": "OBJECT_NOT_FOUND",
+                "message": "No DEAL with id 999 exists",
+                "context": {"ids": ["999"], "fromObjectId": ["999"], "toObjectId": [company]},
+                "errors": [],
+                "links": {},
+            }
+        ],
+        "startedAt": frozen,
+        "completedAt": frozen,
+    }
+
+
+def test_batch_read_pages_each_input(v3, monkeypatch):
+    """§10.6: batch/read gives `paging.next.after` per input when it has more than a page of associations."""
+    from sandbox.hubspot_crm.views import associations as views
+
+    monkeypatch.setattr(views, "PAGE_MAX", 2)  # HubSpot's page is 500; 2 keeps the test small
+    deal, other = _deal(v3), _deal(v3, "Other")
+    companies = [_make(v3, "companies", name=f"C{i}") for i in range(3)]
+    for company in companies:
+        v3.put(f"{v3.record_associations('deals', deal)}/default/companies/{company}")
+    v3.put(f"{v3.record_associations('deals', other)}/default/companies/{companies[0]}")
+    path = f"{v3.associations('deals', 'companies')}/batch/read"
+    first = v3.post(path, {"inputs": [{"id": deal}, {"id": other}]}).json()["results"]
+    assert [[t["toObjectId"] for t in r["to"]] for r in first] == [[int(c) for c in companies[:2]], [int(companies[0])]]
+    assert "paging" not in first[1]
+    after = first[0]["paging"]["next"]["after"]
+    rest = v3.post(path, {"inputs": [{"id": deal, "after": after}]}).json()["results"]
+    assert rest == [
+        {"from": {"id": deal}, "to": [{"toObjectId": int(companies[2]), "associationTypes": _types((341, None))}]}
+    ]
+
+
+def test_single_parent_rule_is_one_switch(v3, monkeypatch):
+    """The one-parent 400 is the fake's choice (§10.6); with the flag off a line item may have two deals."""
+    from sandbox.hubspot_crm import associations
+
+    monkeypatch.setattr(associations, "SINGLE_PARENT_STRICT", False)
+    line, first, second = _make(v3, "line_items", name="Hours"), _deal(v3, "A"), _deal(v3, "B")
+    for deal in (first, second):
+        assert v3.put(f"{v3.record_associations('line_items', line)}/default/deals/{deal}").status_code == 200
+    listed = v3.get(f"{v3.record_associations('line_items', line)}/deals").json()["results"]
+    assert [r["toObjectId"] for r in listed] == [int(first), int(second)]
