@@ -14,6 +14,11 @@ from integration.services import housekeeping, sync
 logger = logging.getLogger("integration.tasks")
 
 MAX_RETRIES = 3
+# The longest countdown a rescheduled run waits. On a Redis broker a task whose ETA lies beyond the visibility
+# timeout (default: time limit + 300 s) is delivered again before it is due
+# (https://docs.celeryq.dev/en/stable/getting-started/backends-and-brokers/redis.html#visibility-timeout); a
+# longer wait (a DAILY 429's Retry-After until midnight) becomes an hourly re-check, one call each, instead.
+MAX_RESCHEDULE_COUNTDOWN = 3600
 
 
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=MAX_RETRIES, ignore_result=True)
@@ -27,7 +32,8 @@ def object_sync_run(self, object_sync_id: int, trigger: str = SyncRun.Trigger.SC
         # Queued before its portal was removed (or a beat entry outlived it): nothing to sync, nothing to retry.
         logger.warning("object sync %s no longer exists; task dropped", object_sync_id)
     except RescheduleError as exc:
-        raise self.retry(exc=exc, countdown=int(exc.retry_after or 600), max_retries=MAX_RETRIES + 1) from exc
+        countdown = min(int(exc.retry_after or 600), MAX_RESCHEDULE_COUNTDOWN)
+        raise self.retry(exc=exc, countdown=countdown, max_retries=MAX_RETRIES + 1) from exc
     except TransientError as exc:
         countdown = int(exc.retry_after or 60 * 2**self.request.retries)
         raise self.retry(exc=exc, countdown=countdown) from exc

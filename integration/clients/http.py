@@ -201,6 +201,8 @@ class HttpClient:
         return error
 
     def _wait(self, error: ApiError, attempt: int) -> None:
+        if isinstance(error, RescheduleError):
+            raise error  # the classifier already knows the wait is long (a DAILY 429); keep its message
         wait = error.retry_after if error.retry_after is not None else self.retry.backoff(attempt, self.rng)
         if wait > self.retry.max_sleep:
             raise RescheduleError(

@@ -27,9 +27,10 @@ from integration.clients.errors import (
     ApiError,
     AuthenticationError,
     PermanentError,
+    RescheduleError,
     TransientError,
 )
-from integration.clients.http import CallStats, HttpClient, RetryPolicy
+from integration.clients.http import CallStats, HttpClient, RetryPolicy, parse_retry_after
 
 if TYPE_CHECKING:
     from integration.models import HubSpotInstallation
@@ -39,6 +40,11 @@ BATCH_LIMIT = 100
 REFRESH_MARGIN = dt.timedelta(minutes=5)
 FEATURE_NOT_ENABLED = "FEATURE_NOT_ENABLED"  # 403 category when the portal lacks e.g. payments (§10.3)
 PERMANENT_STATUSES = {400, 403, 404, 405, 409, 414, 415}
+# A 429 whose policy is the daily bucket will not clear in seconds: HubSpot resets it at midnight in the portal's
+# time zone (https://developers.hubspot.com/docs/developer-tooling/platform/usage-guidelines). Retrying with
+# backoff would only burn calls, so the run is rescheduled: at the Retry-After HubSpot sends, else an hour later
+# (we do not store the portal's time zone, and a re-check costs one call).
+DAILY_LIMIT_RECHECK_SECONDS = 3600.0
 
 
 @dataclass(frozen=True)
@@ -98,6 +104,9 @@ def classify(response: requests.Response) -> ApiError:
     category = str(body.get("category") or body.get("policyName") or body.get("error") or "")
     kwargs = {"service": SERVICE, "status": status, "category": category, "body": body}
     kwargs["correlation_id"] = str(body.get("correlationId", ""))
+    if status == 429 and body.get("policyName") == "DAILY":
+        wait = parse_retry_after(response.headers.get("Retry-After")) or DAILY_LIMIT_RECHECK_SECONDS
+        return RescheduleError(message, retry_after=wait, **kwargs)
     if status == 401:
         return AuthenticationError(message, **kwargs)
     if status in PERMANENT_STATUSES:

@@ -69,6 +69,11 @@ def slow_upserts(world, *, seconds: float, count: int) -> None:
     faults.fault_add(portal=portal_get(world.hub_id), spec=spec)
 
 
+def slow_upserts_left(world) -> int:
+    """How many of the slow answers set by `slow_upserts` no request has taken yet."""
+    return sum(fault["remaining"] for fault in faults.faults_list(portal=portal_get(world.hub_id)))
+
+
 def test_beat_fires_the_portal_schedule_and_a_worker_syncs_every_client(cluster, world_factory):
     world = world_factory(clients=15, enable=("clients",))
     task = clients_sync(world).periodic_task
@@ -127,6 +132,9 @@ def test_a_worker_killed_mid_run_loses_and_duplicates_nothing(cluster, world_fac
     cluster.send(object_sync_id=object_sync_id)
     synced = SyncedRecord.objects.filter(portal=world.portal, object_type="clients")
     landed = wait_for(lambda: synced.count(), timeout=RUN_TIMEOUT, what="the first acknowledged batch")
+    # Kill only once batch 2 has reached the fake (it took the second slow fault): on a loaded machine the worker
+    # could otherwise die before sending it, and there would be no in-flight batch to test.
+    wait_for(lambda: slow_upserts_left(world) == 0, timeout=RUN_TIMEOUT, what="batch 2 to be in flight")
     cluster.kill(doomed)
 
     assert 0 < landed < total
@@ -137,7 +145,7 @@ def test_a_worker_killed_mid_run_loses_and_duplicates_nothing(cluster, world_fac
     assert [m["headers"]["task"] for m in cluster.unacked_messages()] == ["integration.tasks.object_sync_run"]
     # Batch 2 still lands in HubSpot once its delay is over, unacknowledged by us: the re-run must not duplicate it.
     upserts = RequestLog.objects.filter(hub_id=world.hub_id, method="POST", path__endswith="/companies/batch/upsert")
-    wait_for(lambda: upserts.count() == 2, timeout=10, what="the in-flight batch to be answered")
+    wait_for(lambda: upserts.count() == 2, timeout=30, what="the in-flight batch to be answered")
     assert hubspot_kleer_ids(world).total() == 2 * landed  # in HubSpot, yet unknown to our SyncedRecords
     stale_since = SyncRun.objects.get(pk=crashed.pk).heartbeat_at
     time.sleep(max(0.0, (stale_since + dt.timedelta(seconds=2.5) - timezone.now()).total_seconds()))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
@@ -14,7 +15,7 @@ from integration.clients.errors import AuthenticationError, PermanentError, Resc
 from integration.clients.http import RetryPolicy
 from integration.clients.hubspot import HubSpotClient
 from integration.models import HubSpotInstallation
-from sandbox.hubspot import faults, selectors, state
+from sandbox.hubspot import clock, faults, selectors, state
 from sandbox.hubspot.models import RequestLog
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -103,6 +104,31 @@ def test_477_with_long_retry_after_reschedules_without_sleeping(world):
     assert caught.value.permanent is False
     assert slept == []
     assert _account_calls(world, after) == 1
+
+
+@pytest.mark.parametrize("retry_after", [False, True], ids=["no-retry-after", "retry-after-until-midnight"])
+def test_daily_limit_reschedules_after_one_call(world, retry_after):
+    """A DAILY 429 will not clear in seconds (hubspot-api.md §6.3): one call, no backoff, a reschedule."""
+    portal = selectors.portal_get(world.hub_id)
+    state.portal_set_rate_limits(portal=portal, daily_limit=1, retry_after=retry_after)
+    slept: list[float] = []
+    client = _client(world)
+    client.http.sleep = slept.append
+    assert client.account_info()["portalId"] == world.hub_id
+    after = _mark()
+    with pytest.raises(RescheduleError) as caught:
+        client.account_info()
+    assert (caught.value.status, caught.value.category) == (429, "DAILY")
+    expected = _seconds_to_portal_midnight(portal) if retry_after else 3600.0
+    assert caught.value.retry_after == pytest.approx(expected, abs=2)
+    assert slept == []
+    assert _account_calls(world, after) == 1
+
+
+def _seconds_to_portal_midnight(portal) -> float:
+    now = clock.now().astimezone(ZoneInfo(portal.time_zone))
+    midnight = dt.datetime.combine(now.date() + dt.timedelta(days=1), dt.time(), tzinfo=now.tzinfo)
+    return (midnight - now).total_seconds()
 
 
 @pytest.mark.concurrent_db

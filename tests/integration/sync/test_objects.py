@@ -8,6 +8,7 @@ import json
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
+from celery.exceptions import Retry
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
@@ -422,3 +423,33 @@ def test_a_second_sync_of_every_object_type_makes_no_hubspot_write(world_factory
         (r.object_type, 0, 0, 0) for r in first
     ]
     assert all(r.unchanged == f.created for r, f in zip(second, first, strict=True))
+
+
+def test_a_daily_limit_429_reschedules_the_task_without_burning_calls(world_factory):
+    """hubspot-api.md §6.3: a DAILY 429 is not retried in the run; the task comes back at most an hour later."""
+    from integration import tasks
+    from integration.models import SyncRun
+
+    world = world_factory(clients=5, invoices=0, agreements=0, projects=0, enable=("clients",))
+    fake = FakePortal.objects.get(hub_id=world.hub_id)
+    # Noon in the portal's time zone: HubSpot's Retry-After (until midnight) is ~12 h, and the task caps it.
+    fake.time_zone = _zone_at_noon()
+    fake.save(update_fields=["time_zone"])
+    hubspot_state.portal_set_rate_limits(portal=fake, daily_limit=1, retry_after=True)
+    mark = last_log_id()
+    sync_id = ObjectSync.objects.get(portal=world.portal, object_type="clients").pk
+    with pytest.raises(Retry) as retried:
+        tasks.object_sync_run.apply(args=(sync_id,), throw=True)
+    assert retried.value.when == 3600
+    assert str(retried.value.exc) == "RescheduleError('You have reached your daily limit.')"
+    statuses = list(RequestLog.objects.filter(hub_id=world.hub_id, id__gt=mark).values_list("status", flat=True))
+    assert statuses == [statuses[0], 429] and 200 <= statuses[0] < 300  # one call allowed, one refused, no retries
+    run_row = SyncRun.objects.filter(portal=world.portal, object_type="clients").latest("pk")
+    assert run_row.status == SyncRun.Status.FAILED
+    assert by_kleer_id(world, "companies") == {}
+
+
+def _zone_at_noon() -> str:
+    """An Etc/GMT zone whose local time is between 11:00 and 13:00 now (POSIX signs: Etc/GMT-2 is UTC+2)."""
+    offset = (12 - timezone.now().hour + 12) % 24 - 12
+    return f"Etc/GMT{-offset:+d}"
