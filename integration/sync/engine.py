@@ -106,9 +106,11 @@ def object_sync_execute(
 def _process_batch(writer: Writer, children: Writer | None, batch: Sequence[KleerRecord], seen: set[str]) -> None:
     writer.counts.read += len(batch)
     outgoing: list[Outgoing] = []
+    gone: list[str] = []
     for record in batch:
         if readers.is_gone(writer.object_type, record):
-            continue  # soft-deleted in Kleer: handled with the records that vanished
+            gone.append(record.id)  # soft-deleted in Kleer: handled with the records that vanished
+            continue
         seen.add(record.id)
         if not writer.spec.includes(record.data):
             writer.counts.skipped += 1
@@ -119,6 +121,25 @@ def _process_batch(writer: Writer, children: Writer | None, batch: Sequence[Klee
     synced = writer.write(outgoing)
     if children is not None:
         _write_children(writer, children, [o for o in outgoing if o.kleer_id in synced])
+    if gone:
+        writer.counts.skipped += len(gone) - _live_in_hubspot(writer, gone)
+
+
+def _live_in_hubspot(writer: Writer, kleer_ids: Sequence[str]) -> int:
+    """How many of these soft-deleted records are still live in HubSpot: `_handle_gone` counts those as deleted
+    at the end of the run; the rest (never synced, or marked deleted before) are counted as skipped here, so
+    that every record read appears in exactly one count."""
+    return (
+        SyncedRecord.objects.filter(
+            portal_id=writer.run.portal_id,
+            object_type=writer.object_type,
+            hubspot_object=writer.hubspot_object,
+            deleted_in_kleer=False,
+            kleer_id__in=kleer_ids,
+        )
+        .exclude(hubspot_id="")
+        .count()
+    )
 
 
 def _write_children(parent: Writer, children: Writer, parents: Sequence[Outgoing]) -> None:

@@ -360,18 +360,33 @@ def test_agreements_as_subscriptions_without_payments_fail_with_advice_and_sync_
 def test_an_agreement_soft_deleted_in_kleer_is_flagged_and_archive_opt_in_archives(world_factory, live_server):
     world = world_factory(clients=2, invoices=0, agreements=3, projects=0, enable=("clients", "agreements"))
     run(world, "clients")
-    run(world, "agreements")
-    ids = sorted(r.id for r in kleer(world).iter_agreements() if not r.data.get("deleted"))
+    seeded = list(kleer(world).iter_agreements())
+    ids = sorted(r.id for r in seeded if not r.data.get("deleted"))
+    soft = len(seeded) - len(ids)  # the seed's own soft-deleted agreements, never in HubSpot
+    first = run(world, "agreements")
+    assert (first.read, first.skipped, first.deleted) == (len(seeded), soft, 0)
+    assert_every_record_counted_once(first)
     api = KleerApi(server_url=live_server.url, company_id=world.company_id, token=world.token)
     api.control("PATCH", f"/record/agreement/{ids[0]}", {"deleted": True}).raise_for_status()
-    assert run(world, "agreements").deleted == 1
+    second = run(world, "agreements")
+    assert (second.read, second.skipped, second.deleted) == (len(seeded), soft, 1)
+    assert_every_record_counted_once(second)
     subs = by_kleer_id(world, "subscriptions")
     assert {k for k, r in subs.items() if r["properties"]["kleer_deleted"] == "true"} == {ids[0]}
     world.portal.archive_deleted = True
     world.portal.save(update_fields=["archive_deleted"])
     api.control("DELETE", f"/record/agreement/{ids[1]}").raise_for_status()
-    assert run(world, "agreements").deleted == 1
+    third = run(world, "agreements")
+    # ids[0] was marked deleted by the run before: now it is skipped; ids[1] is no longer read at all.
+    assert (third.read, third.skipped, third.deleted) == (len(seeded) - 1, soft + 1, 1)
+    assert_every_record_counted_once(third, unread_deleted=1)
     assert set(by_kleer_id(world, "subscriptions")) == set(ids) - {ids[1]}
+
+
+def assert_every_record_counted_once(result, *, unread_deleted: int = 0) -> None:
+    """Each record read lands in exactly one count; `unread_deleted` records vanished from Kleer's list."""
+    outcomes = result.created + result.updated + result.unchanged + result.failed + result.skipped
+    assert result.read == outcomes + result.deleted - unread_deleted
 
 
 def test_a_crash_between_invoices_and_their_line_items_heals_on_the_next_run(world_factory):
