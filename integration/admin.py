@@ -43,7 +43,12 @@ from integration.admin_filters import (
 from integration.catalog import Plan
 from integration.services import portals
 from integration.services.audit import Actor
-from integration.services.credentials import CredentialsError, credentials_check, credentials_save
+from integration.services.credentials import (
+    CredentialsError,
+    credentials_check,
+    credentials_check_company_switch,
+    credentials_save,
+)
 from integration.services.mappings import MappingError, mapping_delete, mapping_save, mapping_validate
 from integration.services.object_syncs import (
     ObjectSyncError,
@@ -177,6 +182,11 @@ class PortalAdminForm(forms.ModelForm):
             return
         if not key and current is None:
             self.add_error("kleer_api_key", "Enter the Kleer API key.")
+            return
+        try:
+            credentials_check_company_switch(portal=self.instance, company_id=company_id)
+        except CredentialsError as exc:
+            self.add_error("kleer_company_id", str(exc))
             return
         try:
             credentials_check(company_id=company_id, api_key=key or current.api_key)  # type: ignore[union-attr]
@@ -406,6 +416,12 @@ PORTAL_BUTTONS: dict[str, tuple[str, str, Callable[[models.Portal], bool]]] = {
     "resume": ("Resume", "", lambda p: p.status == "paused"),
     "switch_to_pro": ("Switch to Pro", "", lambda p: p.plan == Plan.FREE),
     "switch_to_free": ("Switch to Free", "Pro-only objects will be switched off.", lambda p: p.plan == Plan.PRO),
+    "detach_synced_records": (
+        "Detach synced records",
+        "Forget which HubSpot record each Kleer record was synced to? Only before connecting another Kleer "
+        "company: the HubSpot records stay as they are, and the next run creates new ones.",
+        lambda p: p.synced_records.exists(),
+    ),
     "disconnect": (
         "Disconnect HubSpot",
         "Mark the HubSpot connection as lost? The customer must reconnect the app.",
@@ -486,6 +502,21 @@ class PortalActionsMixin:
         total = sum(counts.values())
         noun = "parked record error" if total == 1 else "parked record errors"
         self.message_user(request, f"{total} {noun} will be retried on the next run: {joined(done)}.")
+
+    @admin.action(description="Detach synced records (before connecting another Kleer company)", permissions=["change"])
+    def detach_synced_records(self, request: HttpRequest, queryset: QuerySet) -> None:
+        actor = Actor.staff(request.user)
+        for portal in self._portals(queryset):
+            try:
+                forgotten = portals.portal_detach_synced_records(portal=portal, actor=actor)
+            except portals.PortalActionError as exc:
+                self.message_user(request, str(exc), messages.WARNING)
+                continue
+            noun = "synced record" if forgotten == 1 else "synced records"
+            self.message_user(
+                request,
+                f"Portal {portal.hub_id}: forgot {forgotten} {noun}. Another Kleer company can now be connected.",
+            )
 
     @admin.action(description="Disconnect HubSpot (customer must reconnect)", permissions=["change"])
     def disconnect(self, request: HttpRequest, queryset: QuerySet) -> None:

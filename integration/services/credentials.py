@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from integration.clients.errors import ApiError, AuthenticationError
 from integration.clients.kleer import KleerClient
-from integration.models import KleerCredentials, Portal
+from integration.models import KleerCredentials, Portal, SyncedRecord
 from integration.services.audit import Actor, audit_record
 
 
@@ -26,6 +26,25 @@ def credentials_check(*, company_id: int, api_key: str) -> str:
     return info.name
 
 
+def credentials_check_company_switch(*, portal: Portal, company_id: int) -> None:
+    """Refuse (CredentialsError) to point a portal that holds synced records at another Kleer company.
+
+    Records synced from one company must not be matched against another company's list: the run would mark them
+    all deleted (or archive them) in HubSpot, and a record with the same Kleer id would be overwritten. Support
+    detaches the synced records first (`portal_detach_synced_records`)."""
+    current = KleerCredentials.objects.filter(portal=portal).values_list("company_id", flat=True).first()
+    if current is None or current == company_id:
+        return
+    synced = SyncedRecord.objects.filter(portal=portal).count()
+    if synced:
+        noun, them = ("record", "it") if synced == 1 else ("records", "them")
+        raise CredentialsError(
+            f"This portal holds {synced} {noun} synced from Kleer company {current}. Connecting company "
+            f"{company_id} would mark {them} deleted in HubSpot and could overwrite records with the same Kleer ids. "
+            f"Keep company {current}, or ask support to detach the synced records first; nothing was saved."
+        )
+
+
 def credentials_save(
     *, portal: Portal, company_id: int, api_key: str | None, actor: Actor, verify: bool = True
 ) -> KleerCredentials:
@@ -39,6 +58,7 @@ def credentials_save(
         raise CredentialsError("Enter the Kleer API key.")
     if company_id <= 0:
         raise CredentialsError("The Kleer Company ID is a positive number.")
+    credentials_check_company_switch(portal=portal, company_id=company_id)
     if verify:
         credentials_check(company_id=company_id, api_key=key)
     # "api_key_change", not "api_key": the audit scrubber masks any value under a secret's name.

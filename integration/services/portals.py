@@ -15,7 +15,7 @@ from django.db import transaction
 
 from integration import catalog
 from integration.catalog import Plan
-from integration.models import HubSpotInstallation, ObjectSync, Portal, RecordError, SyncedRecord
+from integration.models import HubSpotInstallation, ObjectSync, Portal, RecordError, SyncedRecord, SyncRun
 from integration.services.audit import Actor, audit_record
 from integration.services.installations import installation_mark_disconnected
 from integration.services.object_syncs import object_sync_set_enabled
@@ -246,3 +246,25 @@ def portal_update(*, portal: Portal, changes: Mapping[str, Any], actor: Actor) -
         after=changed,
     )
     return portal
+
+
+@transaction.atomic
+def portal_detach_synced_records(*, portal: Portal, actor: Actor) -> int:
+    """Forget which HubSpot record each Kleer record was synced to (SyncedRecords and RecordErrors), so that the
+    portal can be connected to another Kleer company. Returns how many synced records were forgotten.
+
+    The HubSpot records themselves are left as they are (they keep their `kleer_id`, nothing archives or flags
+    them). Refused while a run of the portal is in progress: it would write the links back.
+    """
+    if SyncRun.objects.filter(portal=portal, status=SyncRun.Status.RUNNING).exists():
+        raise PortalActionError(f"Portal {portal.hub_id} has a sync in progress; detach after it has finished.")
+    forgotten, _ = SyncedRecord.objects.filter(portal=portal).delete()
+    errors, _ = RecordError.objects.filter(portal=portal).delete()
+    audit_record(
+        portal=portal,
+        actor=actor,
+        action="portal.detach_synced_records",
+        target=_portal_target(portal),
+        after={"synced_records": forgotten, "record_errors": errors},
+    )
+    return forgotten

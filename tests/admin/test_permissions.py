@@ -30,6 +30,7 @@ PORTAL_ACTIONS = {
     "resume",
     "switch_to_pro",
     "switch_to_free",
+    "detach_synced_records",
     "disconnect",
 }
 BEAT_ACTIONS = {"enable_tasks", "disable_tasks", "toggle_tasks", "run_tasks"}

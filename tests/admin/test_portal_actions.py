@@ -202,6 +202,43 @@ def test_disconnect_marks_the_installation_and_is_audited_as_staff(admin_client_
     assert messages_of(again) == [("warning", f"Not connected to HubSpot: {portal.hub_id}.")]
 
 
+# -- detach synced records ---------------------------------------------------------------------------------
+
+
+def test_detach_forgets_only_that_portals_links_and_errors_and_is_audited(admin_client_):
+    portal, other = make_portal(), make_portal()
+    for kleer_id in ("1", "2", "3"):
+        synced(portal, kleer_id)
+    synced(other, "1")
+    RecordError.objects.create(portal=portal, object_type="clients", kleer_id="4", message="m")
+    response = run_action(admin_client_, PORTALS, "detach_synced_records", [portal.pk])
+
+    assert messages_of(response) == [
+        ("info", f"Portal {portal.hub_id}: forgot 3 synced records. Another Kleer company can now be connected.")
+    ]
+    assert (SyncedRecord.objects.filter(portal=portal).count(), RecordError.objects.filter(portal=portal).count()) == (
+        0,
+        0,
+    )
+    assert SyncedRecord.objects.filter(portal=other).count() == 1
+    assert audit(portal, "portal.detach_synced_records") == [(STAFF, {"synced_records": 3, "record_errors": 1})]
+
+
+def test_detach_is_refused_while_a_run_is_in_progress(admin_client_):
+    from integration.models import SyncRun
+
+    portal = make_portal()
+    synced(portal, "1")
+    SyncRun.objects.create(portal=portal, object_type="clients")
+    response = run_action(admin_client_, PORTALS, "detach_synced_records", [portal.pk])
+
+    assert messages_of(response) == [
+        ("warning", f"Portal {portal.hub_id} has a sync in progress; detach after it has finished.")
+    ]
+    assert SyncedRecord.objects.filter(portal=portal).count() == 1
+    assert audit(portal, "portal.detach_synced_records") == []
+
+
 # -- plan -------------------------------------------------------------------------------------------------
 
 
@@ -266,4 +303,6 @@ def test_the_page_offers_the_buttons_that_fit_the_portal_state(admin_client_):
         return [b["name"] for b in admin_client_.get(f"{PORTALS}{portal.pk}/change/").context["portal_buttons"]]
 
     assert buttons(active_pro) == ["sync_now", "full_resync", "retry_parked", "pause", "switch_to_free", "disconnect"]
+    synced(active_pro, "1")
+    assert "detach_synced_records" in buttons(active_pro)
     assert buttons(paused_free) == ["sync_now", "full_resync", "retry_parked", "resume", "switch_to_pro"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
-from integration.models import AuditEvent, FieldMapping, KleerCredentials, ObjectSync, Portal
+from integration.models import AuditEvent, FieldMapping, KleerCredentials, ObjectSync, Portal, SyncedRecord
 from tests.admin.conftest import API_KEY, GOOD_NEW_KEY, make_portal
 from tests.admin.helpers import PORTALS, form_data, inline_prefix, messages_of
 
@@ -315,6 +315,26 @@ def test_a_new_company_id_is_checked_with_the_stored_key(admin_client_, kleer_ch
     assert (creds.company_id, creds.api_key) == (777, API_KEY)
     assert kleer_check.calls == [(777, API_KEY), (777, API_KEY)]
     assert AuditEvent.objects.get(action="credentials.saved").after == {"company_id": 777, "api_key_change": "kept"}
+
+
+def test_a_new_company_id_is_refused_while_the_portal_holds_synced_records(admin_client_, kleer_check):
+    portal = make_portal()
+    company_id = KleerCredentials.objects.get(portal=portal).company_id
+    SyncedRecord.objects.create(portal=portal, object_type="clients", kleer_id="1", hubspot_object="companies")
+    data = form_data(page(admin_client_, portal))
+    data["kleer_company_id"] = "777"
+
+    refused = admin_client_.post(f"{PORTALS}{portal.pk}/change/", data)
+
+    assert refused.context["adminform"].form.errors == {
+        "kleer_company_id": [
+            f"This portal holds 1 record synced from Kleer company {company_id}. Connecting company 777 would mark "
+            f"it deleted in HubSpot and could overwrite records with the same Kleer ids. Keep company "
+            f"{company_id}, or ask support to detach the synced records first; nothing was saved."
+        ]
+    }
+    assert KleerCredentials.objects.get(portal=portal).company_id == company_id
+    assert kleer_check.calls == []
 
 
 def test_first_credentials_need_both_fields(admin_client_, kleer_check):

@@ -162,6 +162,31 @@ def test_refused_key_shows_kleers_message_and_changes_nothing(client, configured
     assert AuditEvent.objects.filter(action="credentials.saved").count() == 1  # the fixture's save only
 
 
+def test_switching_company_under_synced_records_is_refused_until_support_detaches_them(client, configured, kleer):
+    from integration.models import SyncedRecord
+    from integration.services.portals import portal_detach_synced_records
+
+    for kleer_id in ("1", "2"):
+        SyncedRecord.objects.create(
+            portal=configured, object_type="clients", kleer_id=kleer_id, hubspot_object="companies", hubspot_id="9"
+        )
+    response = client.post(f"{BASE}credentials", {"company_id": "4712", "api_key": ""})
+    assert response.status_code == 200
+    assert (
+        "This portal holds 2 records synced from Kleer company 4711. Connecting company 4712 would mark them "
+        "deleted in HubSpot and could overwrite records with the same Kleer ids. Keep company 4711, or ask "
+        "support to detach the synced records first; nothing was saved."
+    ) in response.content.decode()
+    assert KleerCredentials.objects.get(portal=configured).company_id == 4711
+    assert kleer == [(4711, KEY)]  # the fixture's save only: the refusal asks Kleer nothing
+    # The same company with a new key is not a switch.
+    assert client.post(f"{BASE}credentials", {"company_id": "4711", "api_key": "new-key-5678"}).status_code == 302
+
+    assert portal_detach_synced_records(portal=configured, actor=Actor.system()) == 2
+    assert client.post(f"{BASE}credentials", {"company_id": "4712", "api_key": ""}).status_code == 302
+    assert KleerCredentials.objects.get(portal=configured).company_id == 4712
+
+
 def test_blank_key_keeps_the_stored_one(client, configured, kleer):
     response = client.post(f"{BASE}credentials", {"company_id": "4712", "api_key": ""})
     assert response.status_code == 302
