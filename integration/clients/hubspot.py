@@ -332,7 +332,39 @@ class HubSpotClient:
             self._upsert_chunk(object_type, chunk[:middle], id_property, outcome)
             self._upsert_chunk(object_type, chunk[middle:], id_property, outcome)
             return
-        self._collect(data, id_property, outcome)
+        answer = BatchOutcome(written=[], failed=[])
+        self._collect(data, id_property, answer)
+        outcome.written.extend(answer.written)
+        outcome.failed.extend(failed for failed in answer.failed if failed.key)
+        unnamed = [failed for failed in answer.failed if not failed.key]
+        if unnamed:
+            self._attribute(object_type, chunk, id_property, outcome, answer, unnamed[0])
+
+    def _attribute(
+        self,
+        object_type: str,
+        chunk: Sequence[tuple[str, Mapping[str, str]]],
+        id_property: str,
+        outcome: BatchOutcome,
+        answer: BatchOutcome,
+        error: Failed,
+    ) -> None:
+        """Pin a 207 error that names no input on the input it belongs to.
+
+        HubSpot's 207 errors do not always carry `context` (a real one: `"results":[],"numErrors":1,"errors":
+        [{"status":"error","category":"VALIDATION_ERROR","message":"Property values were not valid: …"}]`,
+        https://github.com/HubSpot/hubspot-api-ruby/issues/403). The inputs neither written nor failed are re-sent
+        in halves until each error names one input; upserts are keyed, so re-sending cannot duplicate anything.
+        """
+        answered = {w.key for w in answer.written} | {f.key for f in answer.failed}
+        unanswered = [item for item in chunk if item[0] not in answered]
+        if len(unanswered) == 1:
+            outcome.failed.append(Failed(unanswered[0][0], error.message, error.category))
+            return
+        middle = len(unanswered) // 2
+        for part in (unanswered[:middle], unanswered[middle:]):
+            if part:
+                self._upsert_chunk(object_type, part, id_property, outcome)
 
     @staticmethod
     def _collect(data: Mapping[str, Any], id_property: str, outcome: BatchOutcome) -> None:

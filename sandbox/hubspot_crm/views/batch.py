@@ -12,7 +12,7 @@ is a 400.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
@@ -27,6 +27,10 @@ BATCH_LIMIT = 100
 HISTORY_LIMIT = 50
 # The context key that lists ids matching no record; §10.4 marks it "[context key unverified]".
 MISSING_IDS_KEY = "ids"
+# Whether a per-input 207 error names its input. "trace-ids" (default): `context.objectWriteTraceId` echoes the
+# input's trace id. "none": the error carries no context, as in a real 207 (hubspot-api.md §2.2,
+# https://github.com/HubSpot/hubspot-api-ruby/issues/403); tests set it to prove a client copes with both.
+ERROR_CONTEXT: Literal["trace-ids", "none"] = "trace-ids"
 
 
 @hubspot_api()
@@ -65,11 +69,16 @@ class Run:
         except HubSpotError as exc:
             if not self.partial:
                 raise
-            self.errors.append(errors.batch_error(exc, {"objectWriteTraceId": [self.trace_ids[index]]}))
+            self.errors.append(self._error(exc, index))
             return
         if self.trace_ids[index]:
             result["objectWriteTraceId"] = self.trace_ids[index]
         self.results.append(result)
+
+    def _error(self, exc: HubSpotError, index: int) -> dict[str, Any]:
+        if ERROR_CONTEXT == "none":
+            return {"status": "error", "category": exc.category, "message": exc.message}
+        return errors.batch_error(exc, {"objectWriteTraceId": [self.trace_ids[index]]})
 
     def response(self, ok_status: int) -> HttpResponse:
         """`ok_status` when every input worked, else 207 Multi-Status."""

@@ -241,6 +241,26 @@ def test_batch_upsert_207_returns_the_invalid_record_as_failed_and_writes_the_re
     assert len(read) == 2
 
 
+def test_batch_upsert_207_errors_without_context_are_pinned_on_their_inputs(world, monkeypatch):
+    """HubSpot's 207 errors may name no input (hubspot-api-ruby#403): halves are re-sent until each error names one."""
+    from sandbox.hubspot_crm.views import batch
+
+    monkeypatch.setattr(batch, "ERROR_CONTEXT", "none")  # the live server runs in this process
+    emails = [f"p{n}@example.com" for n in range(8)]
+    bad = {"p2@example.com", "p5@example.com"}
+    inputs = [(e, {"email": e, "lifecyclestage": "not-a-stage" if e in bad else "lead"}) for e in emails]
+    after = _mark()
+    outcome = _client(world).batch_upsert("contacts", inputs, id_property="email")
+    assert sorted(w.key for w in outcome.written) == sorted(set(emails) - bad)
+    assert sorted(f.key for f in outcome.failed) == sorted(bad)
+    assert {f.category for f in outcome.failed} == {"VALIDATION_ERROR"}
+    # The 6 good inputs are written (and named) by the first call; only the 2 unanswered ones are re-sent, alone.
+    statuses = selectors.request_counts(world.hub_id, after_id=after)["by_status"]
+    assert statuses == {"207": 3}
+    read = _client(world).batch_read("contacts", sorted(set(emails) - bad), id_property="email")
+    assert len(read) == 6
+
+
 @pytest.mark.concurrent_db
 def test_calls_used_budget_counts_real_calls(world):
     from integration.clients import ratelimit

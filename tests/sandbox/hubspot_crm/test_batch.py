@@ -78,6 +78,22 @@ def test_batch_create_with_trace_ids_answers_207_and_keeps_the_valid_inputs(api,
     assert names == ["A", "C"]
 
 
+def test_errors_can_be_set_to_name_no_input_as_some_real_207s_do(api, monkeypatch):
+    from sandbox.hubspot_crm.views import batch
+
+    monkeypatch.setattr(batch, "ERROR_CONTEXT", "none")
+    inputs = [
+        {"properties": {"name": "A"}, "objectWriteTraceId": "t1"},
+        {"properties": {"name": "B", "nope": "1"}, "objectWriteTraceId": "t2"},
+    ]
+    response = api.post(f"{api.objects('companies')}/batch/create", {"inputs": inputs})
+    problem = invalid(response, api.hub_id, ("nope", "PROPERTY_DOESNT_EXIST", UNKNOWN))
+    assert (response.status_code, response.json()["numErrors"]) == (207, 1)
+    assert response.json()["errors"] == [
+        {"status": "error", "category": "VALIDATION_ERROR", "message": problem["message"]}
+    ]
+
+
 @pytest.mark.parametrize("traced", [(), ("t1",)], ids=["no trace ids", "some trace ids"])
 def test_batch_create_without_trace_ids_on_every_input_is_all_or_nothing(api, traced):
     inputs = [{"properties": {"name": "A"}}, {"properties": {"name": "B", "nope": "1"}}]
