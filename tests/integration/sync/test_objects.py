@@ -6,6 +6,7 @@ import datetime as dt
 import io
 import json
 from decimal import ROUND_HALF_UP, Decimal
+from urllib.parse import parse_qs
 
 import pytest
 from celery.exceptions import Retry
@@ -438,6 +439,47 @@ def test_a_second_sync_of_every_object_type_makes_no_hubspot_write(world_factory
         (r.object_type, 0, 0, 0) for r in first
     ]
     assert all(r.unchanged == f.created for r, f in zip(second, first, strict=True))
+
+
+# Kleer's readings the reference marks inferred or unknown (kleer-api.md §5.2, §5.3, §1.8; the fake's
+# conventions.DEFAULT_OPTIONS): `null`s sent instead of left out, empty lists sent, dateTimes as epoch millis,
+# a 500 instead of a 404 for an unknown id, and a server that pages by 7 whatever limit is asked for.
+KLEER_ALTERNATIVES = {
+    "omit_nulls": False,
+    "omit_empty_lists": False,
+    "datetime_format": "epoch_millis",
+    "not_found_status": 500,
+    "default_limit": 7,
+    "max_limit": 7,
+}
+
+
+def test_kleers_alternative_conventions_read_as_the_same_records(world_factory, live_server):
+    """Whichever way Kleer turns out to spell these, the product reads the same data: a second sync under the
+    alternatives finds every record unchanged (same fingerprints) and writes nothing to HubSpot."""
+    world = world_factory(
+        clients=3,
+        products=2,
+        invoices=60,
+        agreements=2,
+        projects=2,
+        enable=("clients", "products", "projects", "invoices", "agreements", "line_items"),
+    )
+    first = portal_sync_run(portal=world.portal)
+    api = KleerApi(server_url=live_server.url, company_id=world.company_id, token=world.token)
+    options = api.set_options(**KLEER_ALTERNATIVES)
+    assert {name: options[name] for name in KLEER_ALTERNATIVES} == KLEER_ALTERNATIVES
+    api.control("DELETE", "/requests").raise_for_status()
+    mark = last_log_id()
+    second = portal_sync_run(portal=world.portal)
+    assert writes_since(world, mark) == []
+    assert [(r.object_type, r.status, r.read, r.unchanged, r.created, r.updated) for r in second] == [
+        (f.object_type, "succeeded", f.read, f.created, 0, 0) for f in first
+    ]
+    # Asked for 200 a page, served 7: the product walks on by the rows it got, until `size`.
+    read = next(f.read for f in first if f.object_type == "invoices")
+    offsets = [int(parse_qs(r["query"])["offset"][0]) for r in api.requests_log() if r["path"] == "/client/invoice"]
+    assert offsets == list(range(0, read, 7)) and len(offsets) >= 3
 
 
 def test_a_daily_limit_429_reschedules_the_task_without_burning_calls(world_factory):
