@@ -482,6 +482,29 @@ def test_kleers_alternative_conventions_read_as_the_same_records(world_factory, 
     assert offsets == list(range(0, read, 7)) and len(offsets) >= 3
 
 
+def test_every_object_type_syncs_under_hubspots_strictest_readings(world_factory, monkeypatch):
+    """The fake's switches for what hubspot-api.md marks unverified, set to their strictest: a list `limit` over
+    100 refused (§10.4), products needing name and price (§2.1), 207 errors naming no input (§2.2). The live
+    server runs in this process, so patching the modules switches the fake."""
+    from sandbox.hubspot_crm import registry
+    from sandbox.hubspot_crm.views import batch, objects
+
+    monkeypatch.setattr(objects, "LIST_OVER_MAX", "reject")
+    monkeypatch.setattr(registry, "PRODUCT_REQUIRED", (("name",), ("price",)))
+    monkeypatch.setattr(batch, "ERROR_CONTEXT", "none")
+    world = world_factory(
+        clients=3,
+        products=4,
+        invoices=20,
+        agreements=2,
+        projects=2,
+        enable=("clients", "products", "projects", "invoices", "agreements", "line_items"),
+    )
+    runs = portal_sync_run(portal=world.portal)
+    assert [(r.object_type, r.status, r.failed) for r in runs] == [(r.object_type, "succeeded", 0) for r in runs]
+    assert sorted(by_kleer_id(world, "products")) == sorted(r.id for r in kleer(world).iter_products())
+
+
 def test_a_daily_limit_429_reschedules_the_task_without_burning_calls(world_factory):
     """hubspot-api.md §6.3: a DAILY 429 is not retried in the run; the task comes back at most an hour later."""
     from integration import tasks
