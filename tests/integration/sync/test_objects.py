@@ -421,15 +421,18 @@ def test_a_crash_between_invoices_and_their_line_items_heals_on_the_next_run(wor
         assert len(linked(world, "invoices", invoice["id"], "companies")) == 1
 
 
-def test_a_second_sync_of_every_object_type_makes_no_hubspot_write(world_factory):
-    world = world_factory(
-        clients=3,
-        products=2,
-        invoices=20,
-        agreements=2,
-        projects=2,
-        enable=("clients", "products", "projects", "invoices", "agreements", "line_items"),
+EVERY_OBJECT = ("clients", "products", "projects", "invoices", "agreements", "line_items")
+
+
+def every_object_world(world_factory, **counts):
+    """A small world with every object type switched on (counts override the defaults)."""
+    return world_factory(
+        **{"clients": 3, "products": 2, "invoices": 20, "agreements": 2, "projects": 2, **counts}, enable=EVERY_OBJECT
     )
+
+
+def test_a_second_sync_of_every_object_type_makes_no_hubspot_write(world_factory):
+    world = every_object_world(world_factory)
     first = portal_sync_run(portal=world.portal)
     assert [r.status for r in first] == ["succeeded"] * 5
     mark = last_log_id()
@@ -457,14 +460,7 @@ KLEER_ALTERNATIVES = {
 def test_kleers_alternative_conventions_read_as_the_same_records(world_factory, live_server):
     """Whichever way Kleer turns out to spell these, the product reads the same data: a second sync under the
     alternatives finds every record unchanged (same fingerprints) and writes nothing to HubSpot."""
-    world = world_factory(
-        clients=3,
-        products=2,
-        invoices=60,
-        agreements=2,
-        projects=2,
-        enable=("clients", "products", "projects", "invoices", "agreements", "line_items"),
-    )
+    world = every_object_world(world_factory, invoices=60)
     first = portal_sync_run(portal=world.portal)
     api = KleerApi(server_url=live_server.url, company_id=world.company_id, token=world.token)
     options = api.set_options(**KLEER_ALTERNATIVES)
@@ -492,14 +488,7 @@ def test_every_object_type_syncs_under_hubspots_strictest_readings(world_factory
     monkeypatch.setattr(objects, "LIST_OVER_MAX", "reject")
     monkeypatch.setattr(registry, "PRODUCT_REQUIRED", (("name",), ("price",)))
     monkeypatch.setattr(batch, "ERROR_CONTEXT", "none")
-    world = world_factory(
-        clients=3,
-        products=4,
-        invoices=20,
-        agreements=2,
-        projects=2,
-        enable=("clients", "products", "projects", "invoices", "agreements", "line_items"),
-    )
+    world = every_object_world(world_factory, products=4)
     runs = portal_sync_run(portal=world.portal)
     assert [(r.object_type, r.status, r.failed) for r in runs] == [(r.object_type, "succeeded", 0) for r in runs]
     assert sorted(by_kleer_id(world, "products")) == sorted(r.id for r in kleer(world).iter_products())
