@@ -65,9 +65,8 @@ def main() -> None:
         out, seconds, peak = _manage("sync_portal", hub_id, "--json")
         objects = json.loads(out)["objects"]
         calls = sum(o["hubspot_calls"] for o in objects.values())
-        summary = {
-            k: {f: o[f] for f in ("read", "created", "updated", "unchanged", "failed")} for k, o in objects.items()
-        }
+        counts = ("read", "created", "updated", "unchanged", "failed", "skipped", "deleted")
+        summary = {k: {f: o[f] for f in counts} for k, o in objects.items()}
         print(f"{phase}: seconds={seconds:.1f} hubspot_calls={calls} peak_rss_mb={peak:.0f} {json.dumps(summary)}")
 
 
