@@ -85,13 +85,26 @@ def _is_datetime(value: str) -> bool:
 
 
 def _options_error(prop: dict[str, Any], value: str) -> str:
-    """An enumeration takes only its option values (`;`-separated for multi-select checkboxes)."""
+    """An enumeration takes only its option values (`;`-separated for multi-select checkboxes). The message
+    names each value with its label where they differ, and says so when the customer typed a label."""
     options = prop.get("options") or []
+    labels: dict[str, str] = prop.get("optionLabels") or {}
     chosen = [v for v in value.split(";") if v] if prop.get("fieldType") == "checkbox" else [value]
     if not options or (chosen and all(v in options for v in chosen)):
         return ""
-    shown = ", ".join(options[:OPTIONS_SHOWN]) + (", …" if len(options) > OPTIONS_SHOWN else "")
-    return f"{prop['label']} takes one of its options in HubSpot (the internal values): {shown}."
+    shown = ", ".join(_option_text(v, labels) for v in options[:OPTIONS_SHOWN])
+    message = f"{prop['label']} takes one of its options in HubSpot (the internal values): {shown}"
+    message += ", …." if len(options) > OPTIONS_SHOWN else "."
+    by_label = {label.casefold(): v for v, label in labels.items()}
+    for typed in chosen:
+        if typed not in options and typed.casefold() in by_label:
+            message += f' "{typed}" is the label: enter {by_label[typed.casefold()]}.'
+    return message
+
+
+def _option_text(value: str, labels: dict[str, str]) -> str:
+    label = labels.get(value, "")
+    return f"{value} ({label})" if label and label.casefold() != value.casefold() else value
 
 
 def default_value_error(prop: dict[str, Any] | None, value: str) -> str:

@@ -35,6 +35,7 @@ def hubspot_properties(*, object_sync: ObjectSync, refresh: bool = False) -> lis
             "fieldType": p.get("fieldType"),
             # An enumeration takes only its option values; the mapping form checks default values against them.
             "options": [o["value"] for o in p.get("options") or [] if "value" in o],
+            "optionLabels": {o["value"]: o.get("label", "") for o in p.get("options") or [] if "value" in o},
         }
         for p in client.properties(object_sync.hubspot_object)
         if not (p.get("modificationMetadata") or {}).get("readOnlyValue")

@@ -92,6 +92,16 @@ def _scopes(obj: str, *, sensitive: bool = False) -> tuple[tuple[str, ...], tupl
 
 
 LIFECYCLE = ("subscriber", "lead", "marketingqualifiedlead", "salesqualifiedlead", "opportunity", "customer")
+# Labels HubSpot shows for the internal values of its own options, where they are more than the value capitalised
+# (https://knowledge.hubspot.com/records/use-lifecycle-stages; the deal and product property references). A value
+# not listed here is its own label. Customers type labels; the product must ask for values.
+OPTION_LABELS = {
+    "marketingqualifiedlead": "Marketing Qualified Lead",
+    "salesqualifiedlead": "Sales Qualified Lead",
+    "newbusiness": "New Business",
+    "existingbusiness": "Existing Business",
+    "non_inventory": "Non-inventory",
+}
 # HubSpot's line-item frequency options, which subscriptions share (§5).
 BILLING_FREQUENCY = (
     "weekly",

@@ -83,9 +83,17 @@ def _seed_groups(hub_id: int, spec: ObjectTypeSpec) -> None:
     PropertyGroup.objects.bulk_create([group], ignore_conflicts=True)
 
 
+def option_label(value: str) -> str:
+    """The label HubSpot shows for one of its option values: "monthly" → "Monthly", codes such as SEK as they are."""
+    if value in registry.OPTION_LABELS:
+        return registry.OPTION_LABELS[value]
+    return value if value.isupper() else value.replace("_", " ").capitalize()
+
+
 def seed_options(prop: PropertySpec) -> list[dict[str, Any]]:
     """Option objects of a HubSpot-defined property (bool properties get Yes/No)."""
-    pairs = [("Yes", "true"), ("No", "false")] if prop.type == "bool" else [(v, v) for v in prop.options]
+    booleans = [("Yes", "true"), ("No", "false")]
+    pairs = booleans if prop.type == "bool" else [(option_label(v), v) for v in prop.options]
     return [
         {"label": label, "value": value, "displayOrder": order, "hidden": False}
         for order, (label, value) in enumerate(pairs)

@@ -10,6 +10,7 @@ import pytest
 from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
+from django.utils.html import escape
 
 from integration.catalog import Plan
 from integration.clients.errors import PermanentError
@@ -87,8 +88,22 @@ PROPERTIES = [
     {"name": "is_partner", "label": "Partner", "type": "bool", "fieldType": "booleancheckbox", "options": []},
     {"name": "first_deal", "label": "First deal", "type": "date", "fieldType": "date", "options": []},
     {"name": "last_call", "label": "Last call", "type": "datetime", "fieldType": "date", "options": []},
-    {"name": "tier", "label": "Tier", "type": "enumeration", "fieldType": "select", "options": ["gold", "silver"]},
-    {"name": "regions", "label": "Regions", "type": "enumeration", "fieldType": "checkbox", "options": ["se", "no"]},
+    {
+        "name": "tier",
+        "label": "Tier",
+        "type": "enumeration",
+        "fieldType": "select",
+        "options": ["gold", "silver"],
+        "optionLabels": {"gold": "Gold", "silver": "Silver"},
+    },
+    {
+        "name": "regions",
+        "label": "Regions",
+        "type": "enumeration",
+        "fieldType": "checkbox",
+        "options": ["se", "no"],
+        "optionLabels": {"se": "Sweden", "no": "Norway"},
+    },
 ]
 
 
@@ -485,8 +500,23 @@ def test_none_field_needs_a_default_value(client, portal, hubspot):
             "tomorrow",
             "Last call is a date and time property in HubSpot: enter it as e.g. 2025-01-31T09:00:00Z.",
         ),
-        ("tier", "Gold", "Tier takes one of its options in HubSpot (the internal values): gold, silver."),
-        ("regions", "se;dk", "Regions takes one of its options in HubSpot (the internal values): se, no."),
+        (
+            "tier",
+            "Gold",
+            'Tier takes one of its options in HubSpot (the internal values): gold, silver. "Gold" is the label: '
+            "enter gold.",
+        ),
+        (
+            "regions",
+            "se;Norway",
+            "Regions takes one of its options in HubSpot (the internal values): se (Sweden), no (Norway). "
+            '"Norway" is the label: enter no.',
+        ),
+        (
+            "regions",
+            "se;dk",
+            "Regions takes one of its options in HubSpot (the internal values): se (Sweden), no (Norway).",
+        ),
     ],
 )
 def test_default_value_hubspot_would_refuse_is_refused(client, portal, hubspot, hubspot_property, default, message):
@@ -494,7 +524,7 @@ def test_default_value_hubspot_would_refuse_is_refused(client, portal, hubspot, 
     response = client.post(f"{BASE}clients/mappings/new", data)
     assert response.status_code == 200
     page = response.content.decode()
-    assert f'<ul class="errorlist" id="id_default_value_error"><li>{message}</li></ul>' in page
+    assert f'<ul class="errorlist" id="id_default_value_error"><li>{escape(message)}</li></ul>' in page
     assert 'aria-invalid="true"' in page.split('name="default_value"')[1].split(">")[0]
     assert not FieldMapping.objects.filter(object_sync__portal=portal, hubspot_property=hubspot_property).exists()
     assert not AuditEvent.objects.filter(action="mapping.created").exists()

@@ -166,7 +166,8 @@ def test_default_values_are_checked_against_the_portals_property_types(setup):
     page = client.post(url, data).content.decode()
     assert (
         "Lifecycle Stage takes one of its options in HubSpot (the internal values): subscriber, lead, "
-        "marketingqualifiedlead, salesqualifiedlead, opportunity, customer, evangelist, other."
+        "marketingqualifiedlead (Marketing Qualified Lead), salesqualifiedlead (Sales Qualified Lead), opportunity, "
+        "customer, evangelist, other. &quot;Lead&quot; is the label: enter lead."
     ) in page
     data = {"action": "save", "kleer_field": "", "hubspot_property": "numberofemployees", "default_value": "ten"}
     page = client.post(url, data).content.decode()
