@@ -17,6 +17,7 @@ from integration.catalog import transforms
 from integration.clients.hubspot import HubSpotClient
 from integration.clients.kleer import KleerClient, KleerRecord
 from integration.models import ObjectSync, Portal, SyncedRecord, SyncRun
+from integration.services.record_errors import record_errors_waiting
 from integration.services.runs import sync_run_heartbeat
 from integration.sync import readers
 from integration.sync.schema import schema_ensure
@@ -107,12 +108,19 @@ def _process_batch(writer: Writer, children: Writer | None, batch: Sequence[Klee
     writer.counts.read += len(batch)
     outgoing: list[Outgoing] = []
     gone: list[str] = []
+    # Records whose error is parked or inside its backoff wait, whether HubSpot refused them or they could not be
+    # transformed: a transform error must not be retried (and its attempts counted up) on every run.
+    waiting = record_errors_waiting(
+        portal_id=writer.run.portal_id,
+        object_type=writer.object_type,
+        kleer_ids=[writer.spec.kleer_id(record.data) or "" for record in batch],
+    )
     for record in batch:
         if readers.is_gone(writer.object_type, record):
             gone.append(record.id)  # soft-deleted in Kleer: handled with the records that vanished
             continue
         seen.add(record.id)
-        if not writer.spec.includes(record.data):
+        if not writer.spec.includes(record.data) or (writer.spec.kleer_id(record.data) or "") in waiting:
             writer.counts.skipped += 1
             continue
         item = writer.outgoing(record.data)

@@ -522,3 +522,31 @@ def _zone_at_noon() -> str:
     """An Etc/GMT zone whose local time is between 11:00 and 13:00 now (POSIX signs: Etc/GMT-2 is UTC+2)."""
     offset = (12 - timezone.now().hour + 12) % 24 - 12
     return f"Etc/GMT{-offset:+d}"
+
+
+def test_a_record_that_cannot_be_transformed_waits_for_its_backoff_like_any_failed_record(world_factory, live_server):
+    """README "How a sync works" step 8: failed records are retried after 10 min, 1 h, … — transform errors too,
+    not on every run (which counted their attempts up every 30 minutes and parked them within hours)."""
+    world = world_factory(clients=2, invoices=0, agreements=3, projects=0, enable=("clients", "agreements"))
+    run(world, "clients")
+    live = sorted(r.id for r in kleer(world).iter_agreements() if not r.data.get("deleted"))
+    api = KleerApi(server_url=live_server.url, company_id=world.company_id, token=world.token)
+    api.control("PATCH", f"/record/agreement/{live[0]}", {"invoice-interval-months": 2}).raise_for_status()
+
+    first = run(world, "agreements")
+    error = RecordError.objects.get(portal=world.portal, object_type="agreements", kleer_id=live[0])
+    assert (first.failed, error.category, error.attempts, error.status) == (1, "TRANSFORM", 1, "open")
+    second = run(world, "agreements")
+    assert (second.failed, second.skipped - first.skipped) == (0, 1)
+    assert RecordError.objects.get(pk=error.pk).attempts == 1
+
+    RecordError.objects.filter(pk=error.pk).update(next_retry_at=timezone.now() - dt.timedelta(seconds=1))
+    assert run(world, "agreements").failed == 1
+    assert RecordError.objects.get(pk=error.pk).attempts == 2
+
+    api.control("PATCH", f"/record/agreement/{live[0]}", {"invoice-interval-months": 1}).raise_for_status()
+    RecordError.objects.filter(pk=error.pk).update(next_retry_at=timezone.now() - dt.timedelta(seconds=1))
+    fixed = run(world, "agreements")
+    assert (fixed.failed, fixed.created) == (0, 1)
+    assert RecordError.objects.get(pk=error.pk).status == RecordError.Status.RESOLVED
+    assert live[0] in by_kleer_id(world, "subscriptions")
