@@ -64,6 +64,17 @@ def redis_forget_rate_limits(url: str) -> None:
             client.delete(key)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits() -> None:
+    """Every test starts with empty per-portal windows. The tests' databases recycle hub ids (10000001, …), and
+    the product's limiter lives in Redis, outside the database: calls and 429 penalties of earlier tests on the
+    same hub id would otherwise shrink this test's budget and make settings-page calls fail at random."""
+    from django.conf import settings
+
+    if getattr(settings, "REDIS_URL", ""):
+        redis_forget_rate_limits(settings.REDIS_URL)
+
+
 @pytest.fixture
 def staff_user(django_user_model):
     return django_user_model.objects.create_user(email="support@example.com", password="pw-123456789", is_staff=True)
