@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import QuerySet
 
 from integration import catalog
 from integration.catalog import transforms
 from integration.clients.hubspot import HubSpotClient
 from integration.clients.kleer import KleerClient, KleerRecord
 from integration.models import ObjectSync, Portal, SyncedRecord, SyncRun
-from integration.services.record_errors import record_errors_waiting
 from integration.services.runs import sync_run_heartbeat
 from integration.sync import readers
 from integration.sync.schema import schema_ensure
@@ -106,77 +108,62 @@ def object_sync_execute(
 
 def _process_batch(writer: Writer, children: Writer | None, batch: Sequence[KleerRecord], seen: set[str]) -> None:
     writer.counts.read += len(batch)
-    outgoing: list[Outgoing] = []
+    included: list[Mapping[str, Any]] = []
     gone: list[str] = []
-    # Records whose error is parked or inside its backoff wait, whether HubSpot refused them or they could not be
-    # transformed: a transform error must not be retried (and its attempts counted up) on every run.
-    waiting = record_errors_waiting(
-        portal_id=writer.run.portal_id,
-        object_type=writer.object_type,
-        kleer_ids=[writer.spec.kleer_id(record.data) or "" for record in batch],
-    )
     for record in batch:
         if readers.is_gone(writer.object_type, record):
             gone.append(record.id)  # soft-deleted in Kleer: handled with the records that vanished
             continue
         seen.add(record.id)
-        if not writer.spec.includes(record.data) or (writer.spec.kleer_id(record.data) or "") in waiting:
+        if writer.spec.includes(record.data):
+            included.append(record.data)
+        else:
             writer.counts.skipped += 1
-            continue
-        item = writer.outgoing(record.data)
-        if item is not None:
-            outgoing.append(item)
+    outgoing = writer.prepare(included)
     synced = writer.write(outgoing)
     if children is not None:
         _write_children(writer, children, [o for o in outgoing if o.kleer_id in synced])
     if gone:
-        writer.counts.skipped += len(gone) - _live_in_hubspot(writer, gone)
+        # `_handle_gone` counts those still live in HubSpot as deleted at the end of the run; the rest (never
+        # synced, or marked deleted before) are skipped, so that every record read appears in exactly one count.
+        writer.counts.skipped += len(gone) - _live_records(writer).filter(kleer_id__in=gone).count()
 
 
-def _live_in_hubspot(writer: Writer, kleer_ids: Sequence[str]) -> int:
-    """How many of these soft-deleted records are still live in HubSpot: `_handle_gone` counts those as deleted
-    at the end of the run; the rest (never synced, or marked deleted before) are counted as skipped here, so
-    that every record read appears in exactly one count."""
-    return (
-        SyncedRecord.objects.filter(
-            portal_id=writer.run.portal_id,
-            object_type=writer.object_type,
-            hubspot_object=writer.hubspot_object,
-            deleted_in_kleer=False,
-            kleer_id__in=kleer_ids,
-        )
-        .exclude(hubspot_id="")
-        .count()
-    )
+def _live_records(writer: Writer) -> QuerySet[SyncedRecord]:
+    """The writer's records that are in HubSpot and not yet marked deleted in Kleer."""
+    return SyncedRecord.objects.filter(
+        portal_id=writer.run.portal_id,
+        object_type=writer.object_type,
+        hubspot_object=writer.hubspot_object,
+        deleted_in_kleer=False,
+    ).exclude(hubspot_id="")
 
 
 def _write_children(parent: Writer, children: Writer, parents: Sequence[Outgoing]) -> None:
     """Line items of the written parents, associated to their parent record."""
-    items: list[Outgoing] = []
+    rows: list[Mapping[str, Any]] = []
+    links: list[list[tuple[str, str]]] = []
     for item in parents:
         try:
-            rows = CHILD_ROWS[parent.object_type](item.record)
+            found = CHILD_ROWS[parent.object_type](item.record)
         except catalog.TransformError as exc:
             parent.fail(item.kleer_id, f"line items: {exc}", "TRANSFORM")
             continue
-        for row in rows:
-            child = children.outgoing(row, links=[(parent.object_type, item.kleer_id)])
-            if child is not None:
-                items.append(child)
-    children.counts.read += len(items)
-    for start in range(0, len(items), BATCH_SIZE):
-        children.write(items[start : start + BATCH_SIZE])
+        rows += found
+        links += [[(parent.object_type, item.kleer_id)]] * len(found)
+    children.counts.read += len(rows)
+    for start in range(0, len(rows), BATCH_SIZE):
+        end = start + BATCH_SIZE
+        children.write(children.prepare(rows[start:end], links[start:end]))
 
 
 def _handle_gone(writer: Writer, seen: set[str], portal: Portal) -> list[str]:
     """Records we synced that Kleer no longer lists: mark them `kleer_deleted` (or archive, if opted in)."""
-    stale = SyncedRecord.objects.filter(
-        portal=portal, object_type=writer.object_type, hubspot_object=writer.hubspot_object, deleted_in_kleer=False
-    ).exclude(kleer_id__in=seen)
+    stale = _live_records(writer).exclude(kleer_id__in=seen)
     if not seen and stale.exists():
         # An empty list from Kleer is more likely a glitch than a company that deleted everything.
         return ["Kleer returned no records; nothing was marked deleted"]
-    gone = list(stale.exclude(hubspot_id=""))
+    gone = list(stale)
     for start in range(0, len(gone), BATCH_SIZE):
         chunk = gone[start : start + BATCH_SIZE]
         if portal.archive_deleted:

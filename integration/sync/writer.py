@@ -91,6 +91,25 @@ class Writer:
 
     # -- transform ------------------------------------------------------------------------------------
 
+    def prepare(
+        self, records: Sequence[Mapping[str, Any]], links: Sequence[Iterable[tuple[str, str]]] = ()
+    ) -> list[Outgoing]:
+        """Transform the records that are not waiting for a retry; `links[i]` are extra links of `records[i]`.
+
+        A record whose error is parked or inside its backoff is counted as skipped before it is transformed,
+        whether HubSpot refused it or it could not be transformed: no error is retried on every run."""
+        ids = [self.spec.kleer_id(record) or "" for record in records]
+        waiting = record_errors_waiting(portal_id=self.run.portal_id, object_type=self.object_type, kleer_ids=ids)
+        prepared = []
+        for index, record in enumerate(records):
+            if ids[index] in waiting:
+                self.counts.skipped += 1
+                continue
+            item = self.outgoing(record, links=links[index] if links else ())
+            if item is not None:
+                prepared.append(item)
+        return prepared
+
     def outgoing(self, record: Mapping[str, Any], *, links: Iterable[tuple[str, str]] = ()) -> Outgoing | None:
         """Transform one Kleer record; a record that cannot be transformed becomes a RecordError."""
         kleer_id = self.spec.kleer_id(record) or ""
@@ -128,26 +147,25 @@ class Writer:
     # -- write ----------------------------------------------------------------------------------------
 
     def write(self, batch: Sequence[Outgoing]) -> dict[str, SyncedRecord]:
-        """Upsert what changed in `batch`, associate, and return the SyncedRecords of the batch by Kleer id."""
-        portal_id = self.run.portal_id
+        """Upsert what changed in `batch` (made by `prepare`), associate, and return the SyncedRecords of the
+        batch by Kleer id."""
         ids = [o.kleer_id for o in batch]
-        waiting = record_errors_waiting(portal_id=portal_id, object_type=self.object_type, kleer_ids=ids)
         known = {
             r.kleer_id: r
-            for r in SyncedRecord.objects.filter(portal_id=portal_id, object_type=self.object_type, kleer_id__in=ids)
+            for r in SyncedRecord.objects.filter(
+                portal_id=self.run.portal_id, object_type=self.object_type, kleer_id__in=ids
+            )
         }
         changed = []
         for item in batch:
-            if item.kleer_id in waiting:
-                self.counts.skipped += 1
-            elif self._unchanged(item, known.get(item.kleer_id)):
+            if self._unchanged(item, known.get(item.kleer_id)):
                 self.counts.unchanged += 1
             else:
                 changed.append(item)
         if changed:
             outcome = self.hubspot.batch_upsert(self.hubspot_object, [(o.key, o.properties) for o in changed])
             known.update(self._remember(changed, outcome))
-        self._associate([o for o in batch if o.kleer_id not in waiting], known)
+        self._associate(batch, known)
         return known
 
     def _unchanged(self, item: Outgoing, known: SyncedRecord | None) -> bool:

@@ -550,3 +550,29 @@ def test_a_record_that_cannot_be_transformed_waits_for_its_backoff_like_any_fail
     assert (fixed.failed, fixed.created) == (0, 1)
     assert RecordError.objects.get(pk=error.pk).status == RecordError.Status.RESOLVED
     assert live[0] in by_kleer_id(world, "subscriptions")
+
+
+def test_a_line_item_whose_error_is_waiting_is_skipped_and_its_siblings_land(world_factory):
+    """Line items go through the same retry wait as their parents (Writer.prepare)."""
+    world = world_factory(
+        clients=3, invoices=10, agreements=0, projects=0, enable=("clients", "invoices", "line_items")
+    )
+    run(world, "clients")
+    eligible = [
+        r.data
+        for r in kleer(world).iter_invoices(date_from=history_start(world.portal))
+        if transforms.invoice_is_syncable(r.data)
+    ]
+    rows = [row["id"] for invoice in eligible for row in transforms.line_items_from_invoice(invoice)]
+    waiting = rows[0]
+    RecordError.objects.create(
+        portal=world.portal,
+        object_type="line_items",
+        kleer_id=waiting,
+        message="refused earlier",
+        next_retry_at=timezone.now() + dt.timedelta(hours=1),
+    )
+    result = run(world, "invoices")
+    items = result.children.get(object_type="line_items")
+    assert (items.read, items.skipped, items.created, items.failed) == (len(rows), 1, len(rows) - 1, 0)
+    assert set(by_kleer_id(world, "line_items")) == set(rows) - {waiting}
