@@ -201,17 +201,18 @@ class HttpClient:
         return error
 
     def _wait(self, error: ApiError, attempt: int) -> None:
-        if isinstance(error, RescheduleError):
-            raise error  # the classifier already knows the wait is long (a DAILY 429); keep its message
         wait = error.retry_after if error.retry_after is not None else self.retry.backoff(attempt, self.rng)
         if wait > self.retry.max_sleep:
+            # Longer than a worker should sleep (a 477, a DAILY 429): the run ends and the task comes back after
+            # `retry_after`; the server's own message says why.
             raise RescheduleError(
-                f"asked to wait {int(wait)} s before retrying; rescheduling instead",
+                error.message,
                 service=self.service,
                 status=error.status,
                 category=error.category,
                 correlation_id=error.correlation_id,
                 retry_after=wait,
+                body=error.body,
             )
         if not self.allow_sleep:
             raise error

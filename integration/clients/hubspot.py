@@ -27,7 +27,6 @@ from integration.clients.errors import (
     ApiError,
     AuthenticationError,
     PermanentError,
-    RescheduleError,
     TransientError,
 )
 from integration.clients.http import CallStats, HttpClient, RetryPolicy, parse_retry_after
@@ -105,8 +104,8 @@ def classify(response: requests.Response) -> ApiError:
     kwargs = {"service": SERVICE, "status": status, "category": category, "body": body}
     kwargs["correlation_id"] = str(body.get("correlationId", ""))
     if status == 429 and body.get("policyName") == "DAILY":
-        wait = parse_retry_after(response.headers.get("Retry-After")) or DAILY_LIMIT_RECHECK_SECONDS
-        return RescheduleError(message, retry_after=wait, **kwargs)
+        # Longer than any worker sleeps, so HttpClient reschedules the run instead of retrying.
+        kwargs["retry_after"] = parse_retry_after(response.headers.get("Retry-After")) or DAILY_LIMIT_RECHECK_SECONDS
     if status == 401:
         return AuthenticationError(message, **kwargs)
     if status in PERMANENT_STATUSES:
