@@ -15,7 +15,7 @@ from typing import Any
 
 from sandbox.hubspot.gateway import HubSpotError
 from sandbox.hubspot_crm import clock, errors
-from sandbox.hubspot_crm.http import check_fields
+from sandbox.hubspot_crm.http import body_bool, body_int, check_fields
 from sandbox.hubspot_crm.models import PropertyDefinition, PropertyGroup, UniqueValue
 from sandbox.hubspot_crm.schema import Schema
 
@@ -97,27 +97,6 @@ def check_name(name: Any) -> None:
         )
 
 
-def _integer(data: dict[str, Any], field: str, default: int) -> int:
-    """An integer field such as `displayOrder`; like Jackson, a numeric string is read as its number. Anything
-    else is a 400 (it used to reach `int()` and answer 500, which clients would retry as a server error)."""
-    value = data.get(field, default)
-    if isinstance(value, str) and re.fullmatch(r"-?\d+", value):
-        return int(value)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise errors.invalid_body(f"{field} must be an integer, not {value!r}")
-    return value
-
-
-def flag(data: dict[str, Any], field: str) -> bool:
-    """A boolean field such as `hasUniqueValue`: true/false (or Jackson's "true"/"false"), never a truthy guess."""
-    value = data.get(field, False)
-    if value in ("true", "false"):
-        return value == "true"
-    if not isinstance(value, bool):
-        raise errors.invalid_body(f"{field} must be true or false, not {value!r}")
-    return value
-
-
 def _text(data: dict[str, Any], field: str) -> str:
     value = data.get(field)
     if not isinstance(value, str) or not value.strip():
@@ -151,8 +130,8 @@ def _options(kind: str, raw: Any) -> list[dict[str, Any]]:
         entry = {
             "label": str(option["label"]),
             "value": value,
-            "displayOrder": _integer(option, "displayOrder", order),
-            "hidden": flag(option, "hidden"),
+            "displayOrder": body_int(option, "displayOrder", order),
+            "hidden": body_bool(option, "hidden"),
         }
         if option.get("description"):
             entry["description"] = str(option["description"])
@@ -204,7 +183,7 @@ def create(schema: Schema, data: Any) -> PropertyDefinition:
         raise HubSpotError(
             409, "Property already exists", category="OBJECT_ALREADY_EXISTS", context={"name": [data["name"]]}
         )
-    unique = flag(data, "hasUniqueValue")
+    unique = body_bool(data, "hasUniqueValue")
     if unique:
         _unique_limit(schema)
     stamp = clock.now()
@@ -218,11 +197,11 @@ def create(schema: Schema, data: Any) -> PropertyDefinition:
         group_name=data["groupName"],
         description=str(data.get("description") or ""),
         options=_options(data["type"], data.get("options")),
-        display_order=_integer(data, "displayOrder", -1),
+        display_order=body_int(data, "displayOrder", -1),
         has_unique_value=unique,
-        hidden=flag(data, "hidden"),
-        form_field=flag(data, "formField"),
-        external_options=flag(data, "externalOptions"),
+        hidden=body_bool(data, "hidden"),
+        form_field=body_bool(data, "formField"),
+        external_options=body_bool(data, "externalOptions"),
         extra=_extra(data),
         created_at=stamp,
         updated_at=stamp,
@@ -251,10 +230,10 @@ def update(schema: Schema, prop: PropertyDefinition, data: Any) -> PropertyDefin
         if field in data:
             setattr(prop, attr, data[field])
     if "displayOrder" in data:
-        prop.display_order = _integer(data, "displayOrder", -1)
+        prop.display_order = body_int(data, "displayOrder", -1)
     for field, attr in (("hidden", "hidden"), ("formField", "form_field")):
         if field in data:
-            setattr(prop, attr, flag(data, field))
+            setattr(prop, attr, body_bool(data, field))
     prop.extra = _extra(data, prop.extra)
     prop.updated_at = clock.now()
     prop.save()
@@ -329,7 +308,7 @@ def create_group(schema: Schema, data: Any) -> PropertyGroup:
         object_type_id=schema.type_id,
         name=name,
         label=_text(data, "label"),
-        display_order=_integer(data, "displayOrder", -1),
+        display_order=body_int(data, "displayOrder", -1),
     )
 
 
@@ -339,7 +318,7 @@ def update_group(group: PropertyGroup, data: Any) -> PropertyGroup:
     if "label" in data:
         group.label = _text(data, "label")
     if "displayOrder" in data:
-        group.display_order = _integer(data, "displayOrder", -1)
+        group.display_order = body_int(data, "displayOrder", -1)
     group.save()
     return group
 

@@ -294,25 +294,21 @@ def _coerce_bytes(field: str, value: Any, t: T) -> str:
 
 
 def _coerce_wrap(field: str, value: Any, t: T, unknown: str) -> dict[str, list[Any]]:
+    """A J4 wrapper `{"<inner>": [...]}`; §5.2: a bare array where a wrapper is expected is accepted."""
     inner = C.WRAPPER_INNER.get(field, field)
     if isinstance(value, Mapping):
         if set(value) - {inner} and unknown == "reject":
             raise BusinessError(f'Unrecognized field "{sorted(set(value) - {inner})[0]}" in "{field}"')
         value = value.get(inner) or []
-    if not isinstance(value, list):  # §5.2: a bare array where a wrapper is expected is accepted
-        raise _bad(field, value)
-    items: list[Any] = []
-    for item in value:
-        if t.item == "ref":
-            items.append(coerce_ref(field, item))
-        else:
-            items.append(coerce(str(t.item), item, unknown=unknown))
-    return {inner: items}
+    return {inner: _coerce_items(field, value, t, unknown)}
 
 
-def _coerce_items(field: str, value: Any, t: T, unknown: str) -> list[dict[str, Any]]:
+def _coerce_items(field: str, value: Any, t: T, unknown: str) -> list[Any]:
+    """The items of a J4 wrapper or a J5 array, each of schema `t.item` ("ref": an `{id}` reference)."""
     if not isinstance(value, list):
         raise _bad(field, value)
+    if t.item == "ref":
+        return [coerce_ref(field, item) for item in value]
     return [coerce(str(t.item), item, unknown=unknown) for item in value]
 
 

@@ -15,6 +15,7 @@ from sandbox.hubspot.gateway import HubSpotError, hubspot_api
 from sandbox.hubspot_crm import access, clock, errors, property_admin, seed
 from sandbox.hubspot_crm.http import (
     body,
+    body_bool,
     body_object,
     check_fields,
     envelope,
@@ -127,7 +128,7 @@ def _batch_read(request: HttpRequest, schema: Schema) -> HttpResponse:
     started = clock.now()
     data = body_object(request, ("inputs", "archived", "dataSensitivity"), ("inputs",))
     inputs = inputs_of(data, BATCH_LIMIT)
-    rows = {prop.name: prop for prop in _rows(schema).filter(archived=property_admin.flag(data, "archived"))}
+    rows = {prop.name: prop for prop in _rows(schema).filter(archived=body_bool(data, "archived"))}
     names = _names_of(inputs)
     results = [property_admin.property_json(schema, rows[name]) for name in names if name in rows]
     missing = [str(name) for name in names if name not in rows]
