@@ -75,6 +75,15 @@ def _fresh_rate_limits() -> None:
         redis_forget_rate_limits(settings.REDIS_URL)
 
 
+def zone_at_noon() -> str:
+    """An Etc/GMT zone whose local time is between 11:00 and 13:00 now (POSIX signs: Etc/GMT-2 is UTC+2): a
+    portal there is half a day from its midnight, when HubSpot's daily limit resets."""
+    from django.utils import timezone
+
+    offset = (12 - timezone.now().hour + 12) % 24 - 12
+    return f"Etc/GMT{-offset:+d}"
+
+
 @pytest.fixture
 def staff_user(django_user_model):
     return django_user_model.objects.create_user(email="support@example.com", password="pw-123456789", is_staff=True)

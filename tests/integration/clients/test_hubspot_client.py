@@ -17,6 +17,7 @@ from integration.clients.hubspot import HubSpotClient
 from integration.models import HubSpotInstallation
 from sandbox.hubspot import clock, faults, selectors, state
 from sandbox.hubspot.models import RequestLog
+from tests.conftest import zone_at_noon
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -110,6 +111,8 @@ def test_477_with_long_retry_after_reschedules_without_sleeping(world):
 def test_daily_limit_reschedules_after_one_call(world, retry_after):
     """A DAILY 429 will not clear in seconds (hubspot-api.md §6.3): one call, no backoff, a reschedule."""
     portal = selectors.portal_get(world.hub_id)
+    # Half a day from the portal's midnight: HubSpot's Retry-After is longer than any worker sleeps.
+    state.portal_update(portal=portal, time_zone=zone_at_noon())
     state.portal_set_rate_limits(portal=portal, daily_limit=1, retry_after=retry_after)
     slept: list[float] = []
     client = _client(world)

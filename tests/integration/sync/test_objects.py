@@ -28,6 +28,7 @@ from sandbox.hubspot.models import Portal as FakePortal
 from sandbox.hubspot.models import RequestLog
 from sandbox.hubspot_crm.selectors import associations_of, objects_for
 from sandbox.kleer.testing import KleerApi
+from tests.conftest import zone_at_noon
 from tests.integration.sync.test_engine import run
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -502,7 +503,7 @@ def test_a_daily_limit_429_reschedules_the_task_without_burning_calls(world_fact
     world = world_factory(clients=5, invoices=0, agreements=0, projects=0, enable=("clients",))
     fake = FakePortal.objects.get(hub_id=world.hub_id)
     # Noon in the portal's time zone: HubSpot's Retry-After (until midnight) is ~12 h, and the task caps it.
-    fake.time_zone = _zone_at_noon()
+    fake.time_zone = zone_at_noon()
     fake.save(update_fields=["time_zone"])
     hubspot_state.portal_set_rate_limits(portal=fake, daily_limit=1, retry_after=True)
     mark = last_log_id()
@@ -516,12 +517,6 @@ def test_a_daily_limit_429_reschedules_the_task_without_burning_calls(world_fact
     run_row = SyncRun.objects.filter(portal=world.portal, object_type="clients").latest("pk")
     assert run_row.status == SyncRun.Status.FAILED
     assert by_kleer_id(world, "companies") == {}
-
-
-def _zone_at_noon() -> str:
-    """An Etc/GMT zone whose local time is between 11:00 and 13:00 now (POSIX signs: Etc/GMT-2 is UTC+2)."""
-    offset = (12 - timezone.now().hour + 12) % 24 - 12
-    return f"Etc/GMT{-offset:+d}"
 
 
 def test_a_record_that_cannot_be_transformed_waits_for_its_backoff_like_any_failed_record(world_factory, live_server):
