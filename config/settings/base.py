@@ -1,14 +1,18 @@
 """Settings for every environment, driven by environment variables (django-environ).
 
-Embedded defaults run the whole product with nothing installed: SQLite and a filesystem Celery broker under
-`var/`, the sandbox fakes mounted, DEBUG on. Production sets DEBUG=false and must then provide SECRET_KEY,
-CRYPTOGRAPHY_KEY and ALLOWED_HOSTS (see README "Configuration").
+DEBUG is off unless the environment turns it on: a server started with nothing set must not run with public
+development keys, the sandbox mounted and technical error pages. `make run`, `manage.py` (the developer's tool,
+as cookiecutter-django's manage.py defaults to local settings) and the tests turn it on; the servers' entry
+points (wsgi, asgi, Celery) never do. With DEBUG on, embedded defaults run the whole product with nothing
+installed: SQLite and a filesystem Celery broker under `var/`, the sandbox fakes mounted. With DEBUG off the
+settings refuse to load unless the deployment is safe (`_refuse_unsafe_production`; README "Configuration").
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from celery.schedules import crontab
@@ -31,34 +35,21 @@ def env_secret(name: str, default: str | None = None) -> str | None:
     return env.str(name, default=default)
 
 
-DEBUG = env.bool("DEBUG", default=True)
+DEBUG = env.bool("DEBUG", default=False)
 
 # Development-only fallbacks: with DEBUG off the app refuses to start without real values.
 _DEV_SECRET_KEY = "dev-only-insecure-secret-key-do-not-use-in-production-0123456789"
 _DEV_CRYPTOGRAPHY_KEY = "dev-only-insecure-cryptography-key-0123456789abcdef"
+_LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "0.0.0.0"}
 
 SECRET_KEY = env_secret("SECRET_KEY", default=_DEV_SECRET_KEY if DEBUG else None)
 CRYPTOGRAPHY_KEY = env_secret("CRYPTOGRAPHY_KEY", default=_DEV_CRYPTOGRAPHY_KEY if DEBUG else None)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
 
-if not DEBUG:
-    _missing = [
-        name
-        for name, value in (
-            ("SECRET_KEY", SECRET_KEY),
-            ("CRYPTOGRAPHY_KEY", CRYPTOGRAPHY_KEY),
-            ("ALLOWED_HOSTS", ALLOWED_HOSTS),
-        )
-        if not value
-    ]
-    if _missing:
-        raise ImproperlyConfigured(f"DEBUG is off, so these must be set in the environment: {', '.join(_missing)}")
-    if CRYPTOGRAPHY_KEY == SECRET_KEY:
-        raise ImproperlyConfigured("CRYPTOGRAPHY_KEY must differ from SECRET_KEY.")
-
 # Our encrypted fields (integration/crypto.py) read SECRETS_*; django-cryptography's app config rewrites
 # the CRYPTOGRAPHY_* settings in place (derived bytes), so we keep our own names for the raw values.
 SECRETS_ENCRYPTION_KEY = CRYPTOGRAPHY_KEY
+SECRETS_DEVELOPMENT_KEY = _DEV_CRYPTOGRAPHY_KEY  # public; rotate_encryption_key refuses to rotate onto it
 SECRETS_ENCRYPTION_SALT = env.str("CRYPTOGRAPHY_SALT", default="kleer-hubspot")
 # Previous keys, still accepted for decryption while `manage.py rotate_encryption_key` re-encrypts.
 SECRETS_ENCRYPTION_OLD_KEYS = env.list("CRYPTOGRAPHY_OLD_KEYS", default=[])
@@ -248,6 +239,45 @@ HTTP_TIMEOUT_SECONDS = env.float("HTTP_TIMEOUT_SECONDS", default=30.0)
 HTTP_RETRY_BASE_DELAY = env.float("HTTP_RETRY_BASE_DELAY", default=1.0)
 SYNC_HEARTBEAT_TIMEOUT = env.int("SYNC_HEARTBEAT_TIMEOUT", default=600)
 SYNC_RUN_RETENTION_DAYS = env.int("SYNC_RUN_RETENTION_DAYS", default=90)
+
+
+def _refuse_unsafe_production() -> None:
+    """With DEBUG off, refuse to start with missing secrets or any development-only part switched on."""
+    required = {
+        "SECRET_KEY": SECRET_KEY,
+        "CRYPTOGRAPHY_KEY": CRYPTOGRAPHY_KEY,
+        "ALLOWED_HOSTS": ALLOWED_HOSTS,
+        "HUBSPOT_CLIENT_ID": HUBSPOT_CLIENT_ID,
+        "HUBSPOT_CLIENT_SECRET": HUBSPOT_CLIENT_SECRET,
+    }
+    missing = [name for name, value in required.items() if not value]
+    if missing:
+        raise ImproperlyConfigured(f"DEBUG is off, so these must be set in the environment: {', '.join(missing)}")
+    if CRYPTOGRAPHY_KEY == SECRET_KEY:
+        raise ImproperlyConfigured("CRYPTOGRAPHY_KEY must differ from SECRET_KEY.")
+    if _DEV_SECRET_KEY in (SECRET_KEY, CRYPTOGRAPHY_KEY) or _DEV_CRYPTOGRAPHY_KEY in (SECRET_KEY, CRYPTOGRAPHY_KEY):
+        raise ImproperlyConfigured(
+            "DEBUG is off: SECRET_KEY and CRYPTOGRAPHY_KEY must not be the public development keys."
+        )
+    if SANDBOX_ENABLED:
+        raise ImproperlyConfigured(
+            "DEBUG is off: SANDBOX_ENABLED must be false (the Kleer and HubSpot fakes are for development only)."
+        )
+    if CELERY_BROKER_URL.startswith("filesystem://"):
+        raise ImproperlyConfigured(
+            "DEBUG is off: set CELERY_BROKER_URL to a Redis or RabbitMQ broker (filesystem:// is single-machine, "
+            "for development only)."
+        )
+    public = urlsplit(PUBLIC_BASE_URL)
+    if public.scheme != "https" or (public.hostname or "") in _LOCAL_HOSTS or not public.hostname:
+        raise ImproperlyConfigured(
+            f"DEBUG is off: PUBLIC_BASE_URL must be this service's public https:// address, not {PUBLIC_BASE_URL!r} "
+            "(HubSpot redirects, webhooks and workflow actions call it)."
+        )
+
+
+if not DEBUG:
+    _refuse_unsafe_production()
 
 LOGGING = {
     "version": 1,

@@ -6,6 +6,10 @@ reachable and falls back to SQLite otherwise.
 
 import os
 
+# The tests run the development configuration (base.py's DEBUG defaults to off); Django's test runner still
+# serves pages with DEBUG off.
+os.environ.setdefault("DEBUG", "true")
+
 from .base import *  # noqa: F403
 from .base import env
 

@@ -46,6 +46,17 @@ def test_rotation_without_the_old_key_fails_and_changes_nothing(settings):
     assert raw_column("integration_kleercredentials", "api_key", creds.pk) == before
 
 
+def test_rotation_onto_the_development_key_is_refused(settings):
+    """manage.py defaults to DEBUG on, so a forgotten CRYPTOGRAPHY_KEY means the public development key."""
+    settings.SECRETS_ENCRYPTION_KEY = OLD
+    creds = KleerCredentialsFactory(api_key="kleer-key-4")
+    before = raw_column("integration_kleercredentials", "api_key", creds.pk)
+    settings.SECRETS_ENCRYPTION_KEY, settings.SECRETS_ENCRYPTION_OLD_KEYS = settings.SECRETS_DEVELOPMENT_KEY, [OLD]
+    with pytest.raises(CommandError, match="refusing to rotate to it"):
+        call_command("rotate_encryption_key")
+    assert raw_column("integration_kleercredentials", "api_key", creds.pk) == before
+
+
 def test_secret_key_rotation_does_not_break_decryption(settings):
     creds = KleerCredentialsFactory(api_key="kleer-key-3")
     settings.SECRET_KEY = "a-completely-different-secret-key-" + "z" * 20

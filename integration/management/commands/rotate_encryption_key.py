@@ -11,6 +11,7 @@ its own transaction, so an interrupted run can simply be started again.
 from __future__ import annotations
 
 from django.apps import apps
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
@@ -32,6 +33,10 @@ class Command(BaseCommand):
     help = "Re-encrypt every secret from the keys in CRYPTOGRAPHY_OLD_KEYS to CRYPTOGRAPHY_KEY."
 
     def handle(self, *args, **options) -> None:
+        if settings.SECRETS_ENCRYPTION_KEY == settings.SECRETS_DEVELOPMENT_KEY and settings.SECRETS_ENCRYPTION_OLD_KEYS:
+            # manage.py defaults to DEBUG on: an operator who forgot CRYPTOGRAPHY_KEY would otherwise re-encrypt
+            # every customer secret under the public development key.
+            raise CommandError("CRYPTOGRAPHY_KEY is not set (the development key is in use): refusing to rotate to it.")
         current = crypto.current_key()
         rotated = unchanged = 0
         for model, names in encrypted_fields():
