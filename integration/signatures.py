@@ -13,6 +13,8 @@ import hmac
 import re
 import time
 
+from django.views.decorators.debug import sensitive_variables
+
 SIGNATURE_HEADER = "X-HubSpot-Signature-v3"
 TIMESTAMP_HEADER = "X-HubSpot-Request-Timestamp"
 # HubSpot rejects its own signatures after five minutes; the official SDKs use the same window
@@ -54,18 +56,22 @@ def normalize_uri(uri: str) -> str:
     return _ENCODED.sub(lambda match: _DECODED.get(match.group(0).upper(), match.group(0)), uri)
 
 
+# A millisecond epoch has 13 digits until the year 2286. Anything longer, signed, spaced or in non-ASCII digits
+# (which int() would accept) is refused before any arithmetic: int("9" * 400) / 1000 raises OverflowError.
+_TIMESTAMP = re.compile(r"[0-9]{1,15}", re.ASCII)
+
+
 def _check_timestamp(timestamp: str, now: float) -> None:
-    try:
-        stamped = int(timestamp) / 1000
-    except (TypeError, ValueError):
-        raise SignatureError("the request timestamp is missing or not a number") from None
-    age = now - stamped
+    if not _TIMESTAMP.fullmatch(timestamp):
+        raise SignatureError("the request timestamp is missing or not a millisecond epoch")
+    age = now - int(timestamp) / 1000
     if age > MAX_AGE_SECONDS:
         raise SignatureError(f"the request timestamp is {int(age)} s old (more than {MAX_AGE_SECONDS} s)")
     if age < -MAX_CLOCK_SKEW_SECONDS:
         raise SignatureError("the request timestamp is in the future")
 
 
+@sensitive_variables("secret", "digest")
 def signature_v3(*, secret: str, method: str, uri: str, body: bytes, timestamp: str) -> str:
     """The v3 signature HubSpot would send for this request (base64 of the HMAC-SHA256 digest)."""
     source = method.upper().encode() + normalize_uri(uri).encode() + body + timestamp.encode()
@@ -73,6 +79,7 @@ def signature_v3(*, secret: str, method: str, uri: str, body: bytes, timestamp: 
     return base64.b64encode(digest).decode()
 
 
+@sensitive_variables("secret", "expected")
 def verify_v3(
     *,
     secret: str,
@@ -88,11 +95,13 @@ def verify_v3(
     `uri` is the full URL HubSpot called (scheme, host, path and query string exactly as sent) and `body` the
     raw request bytes; never a re-serialised JSON body. The comparison is constant-time.
     """
+    # The timestamp first: it is the only input turned into a number, so it is checked as a bounded integer
+    # before anything else touches it.
+    _check_timestamp(timestamp or "", time.time() if now is None else now)
     if not secret:
         raise SignatureError("the app has no client secret configured")
     if not signature:
         raise SignatureError(f"the {SIGNATURE_HEADER} header is missing")
-    _check_timestamp(timestamp or "", time.time() if now is None else now)
     expected = signature_v3(secret=secret, method=method, uri=uri, body=body, timestamp=timestamp or "")
     if not hmac.compare_digest(expected.encode(), signature.strip().encode()):
         raise SignatureError("the signature does not match the request")

@@ -297,6 +297,20 @@ def test_unsigned_or_forged_launch_is_refused(client, installed, headers):
     assert "portal_hub_id" not in client.session
 
 
+@pytest.mark.parametrize("timestamp", ["9" * 400, "1" * 16, "-1", " 1767225600000", "+1767225600000", "١٧٦٧٢٢٥٦٠٠٠٠٠"])
+def test_launch_with_an_out_of_range_or_odd_timestamp_is_refused_not_a_500(client, installed, settings, timestamp):
+    """int("9" * 400) / 1000 used to raise OverflowError: a 500, and with DEBUG on a technical page whose
+    frames showed the client secret. The timestamp is now checked as a bounded ASCII integer first."""
+    settings.DEBUG = True
+    client.raise_request_exception = False
+    headers = {"HTTP_X_HUBSPOT_SIGNATURE_V3": "bm90IGEgc2lnbmF0dXJl", "HTTP_X_HUBSPOT_REQUEST_TIMESTAMP": timestamp}
+    response = client.get(LAUNCH, **headers)
+    assert response.status_code == 403
+    assert b"not signed by HubSpot or has expired" in response.content
+    assert settings.HUBSPOT_CLIENT_SECRET.encode() not in response.content
+    assert "portal_hub_id" not in client.session
+
+
 def test_launch_signed_with_another_secret_is_refused(client, installed):
     response = client.get(LAUNCH, **signed("GET", f"https://kleer.example.com{LAUNCH}", secret="guess"))
     assert response.status_code == 403

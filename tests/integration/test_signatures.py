@@ -71,6 +71,10 @@ def test_signature_v3_matches_reference():
         ({"signature": None}, "missing"),
         ({"timestamp": None}, "timestamp"),
         ({"timestamp": "yesterday"}, "timestamp"),
+        ({"timestamp": "9" * 400}, "not a millisecond epoch"),
+        ({"timestamp": "٠" * 13}, "not a millisecond epoch"),
+        ({"timestamp": f" {TIMESTAMP}"}, "not a millisecond epoch"),
+        ({"timestamp": "9" * 400, "secret": ""}, "not a millisecond epoch"),
         ({"secret": ""}, "no client secret"),
     ],
 )
@@ -116,3 +120,22 @@ def test_comparison_is_constant_time(monkeypatch):
     with pytest.raises(SignatureError):
         verify_v3(secret=SECRET, method="GET", uri=uri, body=b"", signature="AAAA", timestamp=TIMESTAMP, now=NOW)
     assert len(calls) == 1
+
+
+def test_the_client_secret_never_appears_in_a_technical_error_page():
+    """Defence in depth: if anything inside the signature code ever raises, DEBUG's technical 500 page lists the
+    frames' local variables; the secret and the expected signature are filtered out of them."""
+    import sys
+
+    from django.test import RequestFactory
+    from django.views.debug import ExceptionReporter
+
+    request = RequestFactory().get("/hubspot/launch")
+    try:
+        verify_v3(secret=SECRET, method="GET", uri="https://x/", body=None, signature="s", timestamp=TIMESTAMP, now=NOW)
+    except TypeError:
+        html = ExceptionReporter(request, *sys.exc_info()).get_traceback_html()
+    else:  # pragma: no cover - the call above must fail on body=None
+        pytest.fail("verify_v3 accepted a None body")
+    assert "signature_v3" in html  # the frame is in the report...
+    assert SECRET not in html  # ...without the secret
