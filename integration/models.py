@@ -21,6 +21,29 @@ OBJECT_TYPE_CHOICES = catalog.choices()
 PLAN_CHOICES = [(Plan.FREE.value, "Free"), (Plan.PRO.value, "Pro")]
 
 
+class ConflictRule(models.TextChoices):
+    """Who wins when the same two-way field changed on both sides since the last sync."""
+
+    LATEST = "latest", "The most recent change wins"
+    KLEER = "kleer", "Kleer always wins"
+    HUBSPOT = "hubspot", "HubSpot always wins"
+
+
+class MatchRule(models.TextChoices):
+    """How an unlinked Kleer record finds an existing HubSpot record instead of creating a duplicate."""
+
+    ORGNO_DOMAIN = "orgno_domain", "Organisation number, then domain (products: SKU, then name)"
+    ORGNO = "orgno", "Organisation number only (products: SKU only)"
+    OFF = "off", "Off: always create"
+
+
+class SyncDirection(models.TextChoices):
+    """Which way a record error happened: the scheduled sync, or a HubSpot edit going back to Kleer."""
+
+    OUTBOUND = "outbound", "Kleer → HubSpot"
+    INBOUND = "inbound", "HubSpot → Kleer"
+
+
 class Portal(models.Model):
     """One customer: a HubSpot portal (hub) that installed the app."""
 
@@ -41,6 +64,19 @@ class Portal(models.Model):
     archive_deleted = models.BooleanField(
         default=False,
         help_text="Archive HubSpot records whose Kleer record is gone. Off: mark them kleer_deleted.",
+    )
+    conflict_rule = models.CharField(
+        max_length=10,
+        choices=ConflictRule.choices,
+        default=ConflictRule.LATEST,
+        help_text="When a field changed in both HubSpot and Kleer since the last sync, which change is kept.",
+    )
+    match_rule = models.CharField(
+        max_length=15,
+        choices=MatchRule.choices,
+        default=MatchRule.ORGNO_DOMAIN,
+        help_text="How a Kleer record without a HubSpot link looks for an existing HubSpot record before one is "
+        "created.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -65,6 +101,7 @@ class HubSpotInstallation(models.Model):
     class Status(models.TextChoices):
         CONNECTED = "connected", "Connected"
         DISCONNECTED = "disconnected", "Disconnected"
+        UNINSTALLED = "uninstalled", "Uninstalled"
 
     portal = models.OneToOneField(Portal, on_delete=models.CASCADE, related_name="installation")
     status = models.CharField(max_length=15, choices=Status.choices, default=Status.CONNECTED)
@@ -114,6 +151,11 @@ class ObjectSync(models.Model):
     portal = models.ForeignKey(Portal, on_delete=models.CASCADE, related_name="object_syncs")
     object_type = models.CharField(max_length=20, choices=OBJECT_TYPE_CHOICES)
     enabled = models.BooleanField(default=False)
+    inbound_enabled = models.BooleanField(
+        "HubSpot → Kleer",
+        default=False,
+        help_text="Take HubSpot edits of two-way mappings back into Kleer (clients and projects only).",
+    )
     hubspot_object = models.CharField(max_length=50)
     pipeline_id = models.CharField(max_length=100, blank=True)
     stage_id = models.CharField(max_length=100, blank=True)
@@ -146,9 +188,20 @@ class FieldMapping(models.Model):
     """One Kleer field (or a constant, when kleer_field is empty) → one HubSpot property."""
 
     object_sync = models.ForeignKey(ObjectSync, on_delete=models.CASCADE, related_name="mappings")
+
+    class Direction(models.TextChoices):
+        ONE_WAY = "one_way", "Kleer → HubSpot only"
+        TWO_WAY = "two_way", "Two-way"
+
     kleer_field = models.CharField(max_length=100, blank=True, help_text="Empty = constant default.")
     hubspot_property = models.CharField(max_length=100)
     default_value = models.CharField(max_length=500, blank=True)
+    direction = models.CharField(
+        max_length=10,
+        choices=Direction.choices,
+        default=Direction.ONE_WAY,
+        help_text="Two-way: HubSpot edits of this property are written back to the Kleer field.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -178,6 +231,9 @@ class SyncedRecord(models.Model):
     hubspot_id = models.CharField(max_length=50, blank=True)
     fingerprint = models.CharField(max_length=64, blank=True)
     associations_fingerprint = models.CharField(max_length=64, blank=True)
+    # The value both sides agreed on at the last sync, per two-way HubSpot property (HubSpot's string form):
+    # the base that tells an echo of our own write, a change on one side and a conflict apart.
+    synced_values = models.JSONField(default=dict, blank=True)
     deleted_in_kleer = models.BooleanField(default=False)
     last_synced_at = models.DateTimeField(null=True, blank=True)
 
@@ -233,6 +289,9 @@ class SyncRun(models.Model):
     failed = models.PositiveIntegerField(default=0)
     skipped = models.PositiveIntegerField(default=0)
     deleted = models.PositiveIntegerField(default=0)
+    matched = models.PositiveIntegerField(
+        default=0, help_text="Records linked to an existing HubSpot record instead of creating one."
+    )
     hubspot_calls = models.PositiveIntegerField(default=0)
     hubspot_throttled = models.PositiveIntegerField(default=0, help_text="HubSpot answers 429 during the run.")
     hubspot_errors = models.PositiveIntegerField(
@@ -272,9 +331,13 @@ class RecordError(models.Model):
     object_type = models.CharField(max_length=20, choices=OBJECT_TYPE_CHOICES)
     kleer_id = models.CharField(max_length=100)
     hubspot_id = models.CharField(max_length=50, blank=True)
+    direction = models.CharField(max_length=10, choices=SyncDirection.choices, default=SyncDirection.OUTBOUND)
     run = models.ForeignKey(SyncRun, null=True, blank=True, on_delete=models.SET_NULL)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
     category = models.CharField(max_length=60, blank=True)
+    # For an ambiguous match: the HubSpot records it could be ([{"id", "name", "reason"}]); support or the
+    # customer picks one.
+    candidates = models.JSONField(default=list, blank=True)
     message = models.TextField()
     payload_excerpt = models.JSONField(default=dict, blank=True)
     attempts = models.PositiveIntegerField(default=1)
@@ -287,9 +350,9 @@ class RecordError(models.Model):
         ordering = ["-last_seen_at"]
         constraints = [
             models.UniqueConstraint(
-                fields=["portal", "object_type", "kleer_id"],
+                fields=["portal", "object_type", "kleer_id", "direction"],
                 condition=~Q(status="resolved"),
-                name="one_unresolved_error_per_record",
+                name="one_unresolved_error_per_record_direction",
             ),
         ]
 
@@ -298,18 +361,39 @@ class RecordError(models.Model):
 
 
 class InboundEvent(models.Model):
-    """A webhook or workflow-action call we received, kept for de-duplication on its event id."""
+    """A webhook event or workflow-action call we received: stored before it is answered, de-duplicated on its
+    id, and ended processed, ignored or failed, always with the reason (nothing is dropped silently)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        PROCESSED = "processed", "Processed"
+        IGNORED = "ignored", "Ignored"
+        FAILED = "failed", "Failed"
 
     portal = models.ForeignKey(Portal, null=True, blank=True, on_delete=models.CASCADE)
+    hub_id = models.BigIntegerField("HubSpot portal id", null=True, blank=True)
     source = models.CharField(max_length=30)
     event_id = models.CharField(max_length=100)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    subscription_type = models.CharField(max_length=60, blank=True)
+    hubspot_object = models.CharField(max_length=50, blank=True)
+    object_id = models.CharField(max_length=50, blank=True)
+    property_name = models.CharField(max_length=100, blank=True)
+    change_source = models.CharField(max_length=60, blank=True)
+    occurred_at = models.DateTimeField(null=True, blank=True)
     payload = models.JSONField(default=dict)
     received_at = models.DateTimeField(auto_now_add=True)
     processed_at = models.DateTimeField(null=True, blank=True)
-    error = models.TextField(blank=True)
+    error = models.TextField("reason", blank=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["source", "event_id"], name="one_inbound_event_per_id")]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "hub_id", "event_id"], name="one_inbound_event_per_portal_id")
+        ]
+        indexes = [
+            models.Index(fields=["portal", "hubspot_object", "object_id", "status"]),
+            models.Index(fields=["status", "received_at"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.source} {self.event_id}"

@@ -101,6 +101,27 @@ _FORMATTERS: dict[FieldType, Callable[[Any], str]] = {
 }
 
 
+def _to_enum_or_text(field_: Field, value: str) -> Any:
+    if field_.type is not FieldType.ENUM:
+        return value
+    key = values.enum_key(value)
+    for option in field_.options:
+        if key in (values.enum_key(option.value), values.enum_key(option.label)):
+            return option.value  # the catalog's option value is Kleer's own spelling
+    expected = values.join_names(option.value for option in field_.options)
+    raise TransformError(f"unknown value {value!r}; expected one of {expected}")
+
+
+_PARSERS: dict[FieldType, Callable[[Field, str], Any]] = {
+    FieldType.INTEGER: lambda _f, v: values.parse_integer(v),
+    FieldType.DECIMAL: lambda _f, v: values.parse_decimal(v),
+    FieldType.MONEY: lambda _f, v: values.parse_money(v),
+    FieldType.BOOLEAN: lambda _f, v: values.parse_bool(v),
+    FieldType.DATE: lambda _f, v: values.format_date(v),
+    FieldType.DATETIME: lambda _f, v: values.format_datetime(v),
+}
+
+
 @dataclass(frozen=True)
 class Option:
     """One enum option: `value` is what HubSpot stores, `label` what people see."""
@@ -123,6 +144,9 @@ class Field:
     options: tuple[Option, ...] = ()
     compute: Callable[[Record], Any] | None = None
     description: str = ""
+    # False where Kleer ignores the element on update (a client project's name, client and fixed price can
+    # only be set when it is created, kleer-api.md §2.7), so a HubSpot edit could never reach Kleer.
+    updatable: bool = True
 
     def __post_init__(self) -> None:
         if self.type is FieldType.ENUM and not self.options:
@@ -173,6 +197,27 @@ class Field:
                 return option.value
         expected = values.join_names(option.value for option in self.options)
         raise TransformError(f"{self.display}: unknown value {value!r}; expected one of {expected}")
+
+    # -- HubSpot → Kleer ------------------------------------------------------------------------------------
+
+    @property
+    def invertible(self) -> bool:
+        """Whether a HubSpot value can be written back to this Kleer field: not computed, not a reference id."""
+        return self.compute is None and self.type is not FieldType.ID
+
+    def to_kleer(self, value: str | None) -> Any:
+        """The Kleer JSON value for a HubSpot property string (the inverse of `to_hubspot`); None clears it.
+
+        Raises TransformError naming the field for values Kleer cannot take (fractional öre, a number in a
+        whole-number field, an option the field does not have)."""
+        if not self.invertible:
+            raise TransformError(f"{self.display} is computed or a reference and cannot be written to Kleer")
+        if value is None or value == "":
+            return None
+        try:
+            return _PARSERS.get(self.type, _to_enum_or_text)(self, value)
+        except TransformError as exc:
+            raise TransformError(f"{self.display}: {exc}") from None
 
     def hubspot_property_type(self) -> tuple[str, str]:
         """HubSpot (`type`, `fieldType`) for a custom property that can hold this field's values."""
@@ -226,6 +271,10 @@ class Target:
     fixed_properties: tuple[tuple[str, str], ...] = ()
     needs_pipeline: bool = False
     requires_payments: bool = False
+    # HubSpot properties the app subscribes to (webhooks) on this target, for two-way object types: an edit of
+    # one of these in HubSpot reaches us; an edit of any other property never does, so only these can be
+    # two-way. The app's webhook subscriptions are generated from this list (`ObjectSpec.webhook_properties`).
+    inbound_properties: tuple[str, ...] = ()
 
     @property
     def name_property(self) -> str:
@@ -413,6 +462,55 @@ class ObjectSpec:
                 name=name, label=f"Kleer {name.removeprefix(CUSTOM_PREFIX)}", type="string", field_type="text"
             )
         return PropertyDefinition.for_field(name, self.field(kleer_field))
+
+    # -- direction ---------------------------------------------------------------------------------------------
+
+    @property
+    def two_way(self) -> bool:
+        return self.direction is Direction.TWO_WAY
+
+    def one_way_reason(self, hubspot_object: str, kleer_field: str | None, hubspot_property: str) -> str | None:
+        """Why a mapping cannot be two-way (None: it can), in words a customer understands."""
+        if not self.two_way:
+            return f"{self.label} sync from Kleer to HubSpot only."
+        if not kleer_field:
+            return "A constant has no Kleer field to write back to."
+        field_ = self.field(kleer_field)
+        if field_.is_computed:
+            return f"{field_.label} is calculated by the integration, so it cannot be edited in HubSpot."
+        if not field_.invertible:
+            return f"{field_.label} is a Kleer reference and cannot be changed from HubSpot."
+        if not field_.updatable:
+            return (
+                f"Kleer sets {field_.label.lower()} only when the record is created, so HubSpot edits cannot change it."
+            )
+        if hubspot_property not in self.target(hubspot_object).inbound_properties:
+            return (
+                f"HubSpot does not notify the app about changes to {hubspot_property!r}: only the properties the "
+                "app subscribed to when it was published can send edits back to Kleer."
+            )
+        return None
+
+    def default_direction(self, hubspot_object: str, mapping: MappingLike) -> Direction:
+        """Two-way where the mapping can be (the incumbent's trigger list), one-way otherwise."""
+        reason = self.one_way_reason(hubspot_object, _mapping_field(mapping), mapping.hubspot_property)
+        return Direction.ONE_WAY if reason else Direction.TWO_WAY
+
+    def kleer_values_for(self, changes: MappingABC[str, str | None], mappings: Iterable[MappingLike]) -> dict[str, Any]:
+        """Kleer field → value for HubSpot property changes, through the two-way mappings' inverse transforms.
+
+        Only fields of mappings in `mappings` (the caller passes the two-way ones) whose HubSpot property is in
+        `changes` are returned. Raises TransformError for a value Kleer cannot take or a required field cleared."""
+        found: dict[str, Any] = {}
+        for mapping in mappings:
+            name = _mapping_field(mapping)
+            if name is None or mapping.hubspot_property not in changes:
+                continue
+            value = self.field(name).to_kleer(changes[mapping.hubspot_property])
+            if value is None and name in self.required_fields:
+                raise TransformError(f"{self.field(name).display} is required in Kleer and cannot be emptied")
+            found[name] = value
+        return found
 
     # -- records -------------------------------------------------------------------------------------------
 

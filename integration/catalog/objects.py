@@ -69,6 +69,29 @@ BILLING_FREQUENCY_OPTIONS = _pairs(transforms.BILLING_FREQUENCIES)
 DEFAULT_CURRENCY = "SEK"  # Kleer is Swedish; used only when a record has no currency, as HubSpot requires one.
 
 
+# -- Inbound triggers: the properties the app's webhooks subscribe to (two-way candidates) ------------------
+
+# The incumbent's documented company trigger list (kleer-for-hubspot-product.md §4), plus the `kleer_…`
+# properties our own default mappings create (the app creates them under the same name in every portal, so a
+# subscription by name covers them all).
+COMPANY_TRIGGERS = (
+    "name", "domain", "phone", "address", "address2", "city", "state", "zip", "country",
+    "description", "industry", "website", "numberofemployees", "annualrevenue",
+    "orgno", "organization_number", "registration_number", "vat_number",
+    "email", "invoice_email", "kleer_email",
+    "invoice_delivery_method", "kleer_delivery_method",
+    "invoice_payment_days", "kleer_payment_days",
+    "currency", "kleer_currency", "default_currency",
+    "kleer_orgno", "kleer_vat_number",
+)  # fmt: skip
+# Not documented by the incumbent: the standard contact properties the contact target's defaults write.
+CONTACT_TRIGGERS = ("firstname", "email", "phone", "address", "zip", "city", "country", "kleer_orgno")
+# Not documented by the incumbent ("the HubSpot project properties that trigger inbound sync are not listed",
+# §3.6): the properties the two project targets' default mappings write.
+PROJECT_TRIGGERS = ("hs_name", "hs_start_date", "hs_description", "kleer_project_number", "kleer_budget_amount")
+PROJECT_DEAL_TRIGGERS = ("dealname", "amount", "kleer_project_number")
+
+
 # -- Clients (§3.1) ----------------------------------------------------------------------------------------
 
 CLIENTS = ObjectSpec(
@@ -121,6 +144,7 @@ CLIENTS = ObjectSpec(
                 M("payment-days", "kleer_payment_days"),
                 M("delivery-type", "kleer_delivery_method"),
             ),
+            inbound_properties=COMPANY_TRIGGERS,
         ),
         Target(
             hubspot_object="contacts",
@@ -136,6 +160,7 @@ CLIENTS = ObjectSpec(
                 M("address.country", "country"),
                 M("orgno", "kleer_orgno"),
             ),
+            inbound_properties=CONTACT_TRIGGERS,
         ),
     ),
     required_fields=("name",),
@@ -397,9 +422,9 @@ PROJECTS = ObjectSpec(
     direction=Direction.TWO_WAY,
     interval_minutes=15,
     fields=(
-        Field("name", "Name", T.STRING),
-        Field("client.id", "Client (ID)", T.ID),
-        Field("fixed-price", "Fixed price", T.BOOLEAN),
+        Field("name", "Name", T.STRING, updatable=False),
+        Field("client.id", "Client (ID)", T.ID, updatable=False),
+        Field("fixed-price", "Fixed price", T.BOOLEAN, updatable=False),
         Field("number", "Number", T.STRING),
         Field("comment", "Comment", T.TEXT),
         Field("budget-hours", "Budget hours", T.DECIMAL),
@@ -418,6 +443,7 @@ PROJECTS = ObjectSpec(
                 M("budget-amount", "kleer_budget_amount"),
             ),
             needs_pipeline=True,
+            inbound_properties=PROJECT_TRIGGERS,
         ),
         Target(
             hubspot_object="deals",
@@ -428,6 +454,7 @@ PROJECTS = ObjectSpec(
                 M("number", "kleer_project_number"),
             ),
             needs_pipeline=True,
+            inbound_properties=PROJECT_DEAL_TRIGGERS,
         ),
     ),
     associations=(Association("client.id", "clients"),),

@@ -146,6 +146,32 @@ def format_datetime(value: Any) -> str:
     return _parse_datetime(value).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+# -- HubSpot → Kleer (the inverse of the formatters above) -------------------------------------------------
+
+
+def parse_money(text: str) -> int:
+    """HubSpot currency units → Kleer integer öre, exactly: "123.45" → 12345; "0.001" cannot be öre."""
+    amount = _MONEY_CONTEXT.multiply(to_decimal(text), Decimal(100))
+    if amount != amount.to_integral_value():
+        raise TransformError(f"{text!r} has more than two decimals, which Kleer cannot store in öre")
+    return int(amount)
+
+
+def parse_integer(text: str) -> int:
+    """A whole number from HubSpot's string ("30", "30.0"); "30.5" is refused."""
+    return int(format_integer(text))
+
+
+def parse_decimal(text: str) -> int | float:
+    """A JSON number for Kleer: int when whole, else the shortest float that reads back as the same decimal."""
+    number = to_decimal(text)
+    return int(number) if number == number.to_integral_value() else float(format_decimal(number))
+
+
+def parse_bool(text: str) -> bool:
+    return format_bool(text) == "true"
+
+
 def enum_key(value: str) -> str:
     """Comparison key for enum values: case, '_', '-' and spaces ignored ("ORGANISATION" ~ "Organisation")."""
     return re.sub(r"[\s_\-]", "", value).casefold()

@@ -37,7 +37,12 @@ def object_syncs_ensure(*, portal: Portal) -> list[ObjectSync]:
         sync, created = ObjectSync.objects.get_or_create(
             portal=portal,
             object_type=spec.key,
-            defaults={"hubspot_object": spec.default_target.hubspot_object, "enabled": False},
+            defaults={
+                "hubspot_object": spec.default_target.hubspot_object,
+                "enabled": False,
+                # Two-way types take HubSpot edits back once switched on, as the incumbent does by default.
+                "inbound_enabled": spec.two_way,
+            },
         )
         if created:
             mappings_reset_to_defaults(object_sync=sync)
@@ -55,6 +60,7 @@ def mappings_reset_to_defaults(*, object_sync: ObjectSync) -> None:
             kleer_field=m.kleer_field or "",
             hubspot_property=m.hubspot_property,
             default_value=m.default_value,
+            direction=object_sync.spec.default_direction(target.hubspot_object, m),
         )
         for m in target.default_mappings
     )

@@ -25,6 +25,7 @@ def _snapshot(mapping: FieldMapping | None) -> dict[str, str]:
         "kleer_field": mapping.kleer_field,
         "hubspot_property": mapping.hubspot_property,
         "default_value": mapping.default_value,
+        "direction": mapping.direction,
     }
 
 
@@ -35,6 +36,7 @@ def mapping_validate(
     hubspot_property: str,
     default_value: str,
     mapping: FieldMapping | None = None,
+    direction: str | None = None,
 ) -> None:
     """Raise MappingError when the change is refused; shared by the settings page and the admin."""
     spec = object_sync.spec
@@ -51,6 +53,26 @@ def mapping_validate(
         raise MappingError(f"{hubspot_property} is calculated by HubSpot and cannot be written.")
     if mapping is not None and mapping.pk and mapping.kleer_field != kleer_field:
         _ensure_required_field_stays(mapping)
+    if direction == FieldMapping.Direction.TWO_WAY:
+        reason = spec.one_way_reason(object_sync.hubspot_object, kleer_field or None, hubspot_property)
+        if reason:
+            raise MappingError(f"This mapping cannot be two-way: {reason}")
+    elif direction not in (None, FieldMapping.Direction.ONE_WAY):
+        raise MappingError("Choose two-way or Kleer → HubSpot only.")
+
+
+def mapping_direction(
+    *, object_sync: ObjectSync, kleer_field: str, hubspot_property: str, requested: str | None, current: str | None
+) -> str:
+    """The direction a saved mapping gets: the one asked for, else the current one while it is still possible,
+    else the catalog's default (two-way where HubSpot can notify us and the field can be written back)."""
+    if requested:
+        return requested
+    spec = object_sync.spec
+    possible = spec.one_way_reason(object_sync.hubspot_object, kleer_field or None, hubspot_property) is None
+    if current is not None:
+        return current if possible or current == FieldMapping.Direction.ONE_WAY else FieldMapping.Direction.ONE_WAY
+    return FieldMapping.Direction.TWO_WAY if possible else FieldMapping.Direction.ONE_WAY
 
 
 def _ensure_required_field_stays(mapping: FieldMapping) -> None:
@@ -71,8 +93,12 @@ def mapping_save(
     default_value: str = "",
     actor: Actor,
     mapping: FieldMapping | None = None,
+    direction: str | None = None,
 ) -> FieldMapping:
-    """Create a mapping, or update `mapping`; one HubSpot property is written by at most one mapping."""
+    """Create a mapping, or update `mapping`; one HubSpot property is written by at most one mapping.
+
+    `direction` None keeps the mapping's direction while it is still possible (else one-way), and gives a new
+    mapping the catalog's default."""
     kleer_field, hubspot_property = kleer_field.strip(), hubspot_property.strip()
     mapping_validate(
         object_sync=object_sync,
@@ -80,9 +106,17 @@ def mapping_save(
         hubspot_property=hubspot_property,
         default_value=default_value,
         mapping=mapping,
+        direction=direction,
     )
     before = _snapshot(mapping)
     target = mapping or FieldMapping(object_sync=object_sync)
+    target.direction = mapping_direction(
+        object_sync=object_sync,
+        kleer_field=kleer_field,
+        hubspot_property=hubspot_property,
+        requested=direction,
+        current=mapping.direction if mapping else None,
+    )
     target.kleer_field, target.hubspot_property, target.default_value = kleer_field, hubspot_property, default_value
     try:
         with transaction.atomic():

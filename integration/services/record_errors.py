@@ -9,7 +9,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from integration.models import Portal, RecordError, SyncRun
+from integration.models import Portal, RecordError, SyncDirection, SyncRun
 
 MAX_ATTEMPTS = 5
 # Wait before the next automatic retry, by attempts so far (then the error is parked).
@@ -18,20 +18,27 @@ BACKOFF = {1: dt.timedelta(minutes=10), 2: dt.timedelta(hours=1), 3: dt.timedelt
 
 def record_error_upsert(
     *,
-    run: SyncRun,
+    run: SyncRun | None,
     object_type: str,
     kleer_id: str,
     message: str,
     category: str = "",
     hubspot_id: str = "",
     payload: dict | None = None,
+    portal_id: int | None = None,
+    direction: str = SyncDirection.OUTBOUND,
+    candidates: list[dict] | None = None,
 ) -> RecordError:
-    """Record one more failed attempt for a record; park it after MAX_ATTEMPTS."""
+    """Record one more failed attempt for a record in one direction; park it after MAX_ATTEMPTS.
+
+    Outbound errors belong to a SyncRun; inbound ones (HubSpot → Kleer) have no run and name the portal."""
+    portal_id = run.portal_id if run is not None else portal_id
     with transaction.atomic():
         error, created = RecordError.objects.select_for_update().get_or_create(
-            portal_id=run.portal_id,
+            portal_id=portal_id,
             object_type=object_type,
             kleer_id=kleer_id,
+            direction=direction,
             status__in=[RecordError.Status.OPEN, RecordError.Status.PARKED],
             defaults={"run": run, "message": message[:5000], "category": category[:60], "attempts": 1},
         )
@@ -40,6 +47,7 @@ def record_error_upsert(
         error.run, error.message, error.category = run, message[:5000], category[:60]
         error.hubspot_id = hubspot_id or error.hubspot_id
         error.payload_excerpt = payload or {}
+        error.candidates = candidates or []
         error.save()
         error.refresh_from_db()
         if error.attempts >= MAX_ATTEMPTS:
@@ -51,8 +59,10 @@ def record_error_upsert(
     return error
 
 
-def record_errors_resolve(*, portal_id: int, object_type: str, kleer_ids: Iterable[str]) -> int:
-    """Mark the errors of records that have now synced as resolved."""
+def record_errors_resolve(
+    *, portal_id: int, object_type: str, kleer_ids: Iterable[str], direction: str = SyncDirection.OUTBOUND
+) -> int:
+    """Mark the errors (in one direction) of records that have now synced as resolved."""
     ids = list(kleer_ids)
     if not ids:
         return 0
@@ -60,14 +70,17 @@ def record_errors_resolve(*, portal_id: int, object_type: str, kleer_ids: Iterab
         portal_id=portal_id,
         object_type=object_type,
         kleer_id__in=ids,
+        direction=direction,
         status__in=[RecordError.Status.OPEN, RecordError.Status.PARKED],
     ).update(status=RecordError.Status.RESOLVED, resolved_at=timezone.now(), next_retry_at=None)
 
 
 def record_errors_waiting(*, portal_id: int, object_type: str, kleer_ids: Iterable[str]) -> set[str]:
-    """Kleer ids whose error is parked or still inside its backoff: skip them this run."""
+    """Kleer ids whose outbound error is parked or still inside its backoff: skip them this run."""
     now = timezone.now()
-    rows = RecordError.objects.filter(portal_id=portal_id, object_type=object_type, kleer_id__in=list(kleer_ids))
+    rows = RecordError.objects.filter(
+        portal_id=portal_id, object_type=object_type, kleer_id__in=list(kleer_ids), direction=SyncDirection.OUTBOUND
+    )
     parked = rows.filter(status=RecordError.Status.PARKED)
     backing_off = rows.filter(status=RecordError.Status.OPEN, next_retry_at__gt=now)
     return set(parked.values_list("kleer_id", flat=True)) | set(backing_off.values_list("kleer_id", flat=True))
