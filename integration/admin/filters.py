@@ -1,4 +1,5 @@
-"""List filters for the back office: portal health, connection, credentials, age, actor and a portal-id box.
+"""List filters for the back office: portal health, connection, credentials, age, actor, record-error state
+and a portal-id box.
 
 None of them lists rows from the database in the sidebar (hundreds of portals would make it unusable); the
 portal filter is a text box taking a HubSpot portal id.
@@ -16,7 +17,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from integration import selectors
-from integration.models import HubSpotInstallation
+from integration.models import HubSpotInstallation, RecordError
 
 STAFF_ACTOR = Q(actor__is_staff=True) | Q(actor_label__startswith="staff:")
 
@@ -149,4 +150,22 @@ class ActorFilter(admin.SimpleListFilter):
             return queryset.filter(actor_label__startswith="portal ")
         if self.value() == "system":
             return queryset.filter(actor_label="system")
+        return queryset
+
+
+class RecordErrorStateFilter(admin.SimpleListFilter):
+    """Status, plus "unresolved" (open or parked), the default question support asks."""
+
+    title = "status"
+    parameter_name = "state"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("unresolved", "Unresolved (open or parked)"), *RecordError.Status.choices]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        value = self.value()
+        if value == "unresolved":
+            return queryset.filter(status__in=selectors.UNRESOLVED)
+        if value in RecordError.Status.values:
+            return queryset.filter(status=value)
         return queryset
