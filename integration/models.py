@@ -366,6 +366,7 @@ class InboundEvent(models.Model):
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
+        PROCESSING = "processing", "Processing"
         PROCESSED = "processed", "Processed"
         IGNORED = "ignored", "Ignored"
         FAILED = "failed", "Failed"
@@ -383,6 +384,8 @@ class InboundEvent(models.Model):
     occurred_at = models.DateTimeField(null=True, blank=True)
     payload = models.JSONField(default=dict)
     received_at = models.DateTimeField(auto_now_add=True)
+    # Set when a worker claims the event; a claim older than the task time limit is a dead worker's.
+    claimed_at = models.DateTimeField(null=True, blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField("reason", blank=True)
 

@@ -17,6 +17,10 @@ from django.views.decorators.debug import sensitive_variables
 
 SIGNATURE_HEADER = "X-HubSpot-Signature-v3"
 TIMESTAMP_HEADER = "X-HubSpot-Request-Timestamp"
+# v1 (webhook deliveries still carry it): hex(SHA-256(client_secret + body)), no timestamp
+# (https://developers.hubspot.com/docs/faq/v1-request-validation; hubspot-api.md §7.2).
+SIGNATURE_V1_HEADER = "X-HubSpot-Signature"
+SIGNATURE_VERSION_HEADER = "X-HubSpot-Signature-Version"
 # HubSpot rejects its own signatures after five minutes; the official SDKs use the same window
 # (hubspot-api-python `Signature.MAX_ALLOWED_TIMESTAMP = 300`).
 MAX_AGE_SECONDS = 300
@@ -104,4 +108,18 @@ def verify_v3(
         raise SignatureError(f"the {SIGNATURE_HEADER} header is missing")
     expected = signature_v3(secret=secret, method=method, uri=uri, body=body, timestamp=timestamp or "")
     if not hmac.compare_digest(expected.encode(), signature.strip().encode()):
+        raise SignatureError("the signature does not match the request")
+
+
+@sensitive_variables("secret", "expected")
+def verify_v1(*, secret: str, body: bytes, signature: str | None) -> None:
+    """Raise SignatureError unless `signature` is HubSpot's v1 signature of `body` (constant-time compare).
+
+    v1 has no timestamp, so a captured request could be replayed: callers de-duplicate on the event ids."""
+    if not secret:
+        raise SignatureError("the app has no client secret configured")
+    if not signature:
+        raise SignatureError(f"the {SIGNATURE_V1_HEADER} header is missing")
+    expected = hashlib.sha256(secret.encode() + body).hexdigest()
+    if not hmac.compare_digest(expected.encode(), signature.strip().lower().encode()):
         raise SignatureError("the signature does not match the request")

@@ -9,7 +9,7 @@ from django.conf import settings
 
 from integration.clients.errors import RescheduleError, TransientError
 from integration.models import ObjectSync, SyncRun
-from integration.services import housekeeping, sync
+from integration.services import housekeeping, inbound, sync
 
 logger = logging.getLogger("integration.tasks")
 
@@ -37,6 +37,25 @@ def object_sync_run(self, object_sync_id: int, trigger: str = SyncRun.Trigger.SC
     except TransientError as exc:
         countdown = int(exc.retry_after or 60 * 2**self.request.retries)
         raise self.retry(exc=exc, countdown=countdown) from exc
+
+
+INBOUND_MAX_RETRIES = 5
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=INBOUND_MAX_RETRIES, ignore_result=True)
+def inbound_events_process(self, portal_id: int) -> None:
+    """Process a portal's pending webhook events. Safe to run twice and in parallel: events are claimed with
+    row locks, and each record is re-read on both sides before anything is written. Kleer or HubSpot not
+    answering: retried with backoff (1, 2, 4, 8, 16 min), then the records' events fail with the reason."""
+    final = self.request.retries >= INBOUND_MAX_RETRIES
+    try:
+        counts = inbound.inbound_events_process(portal_id=portal_id, final_attempt=final)
+    except TransientError as exc:
+        if final:
+            raise
+        raise self.retry(exc=exc, countdown=int(exc.retry_after or 60 * 2**self.request.retries)) from exc
+    if counts.get("retry"):
+        raise self.retry(countdown=60 * 2**self.request.retries)
 
 
 @shared_task(ignore_result=True)

@@ -6,7 +6,7 @@ staff login), so the same URLs serve customers inside HubSpot and support staff.
 
 from django.urls import include, path
 
-from integration.views import install, launch, settings_general, settings_mappings, settings_objects
+from integration.views import install, launch, settings_general, settings_mappings, settings_objects, webhooks
 
 app_name = "integration"
 
@@ -32,6 +32,7 @@ urlpatterns = [
     path("hubspot/install", install.install, name="install"),
     path("hubspot/oauth/callback", install.oauth_callback, name="oauth_callback"),
     path("hubspot/launch", launch.launch, name="launch"),
+    path("hubspot/webhooks", webhooks.webhooks, name="webhooks"),
     path("settings/", launch.settings_home, name="settings_home"),
     path("portals/<int:hub_id>/settings/", include(settings_patterns)),
 ]

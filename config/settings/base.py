@@ -232,6 +232,8 @@ HUBSPOT_AUTHORIZE_URL = env.str(
 HUBSPOT_API_VERSION = env.str("HUBSPOT_API_VERSION", default="2026-03")
 HUBSPOT_CLIENT_ID = env.str("HUBSPOT_CLIENT_ID", default="sandbox-client-id" if DEBUG else "")
 HUBSPOT_CLIENT_SECRET = env_secret("HUBSPOT_CLIENT_SECRET", default="sandbox-client-secret" if DEBUG else "")
+# The public app's id: webhook events our own writes cause carry it as their source (echo suppression).
+HUBSPOT_APP_ID = env.int("HUBSPOT_APP_ID", default=3_141_592 if SANDBOX_ENABLED else 0)
 # Our own per-portal windows, below HubSpot's 110 / 10 s and 5 / s search limits (README "Rate limits").
 HUBSPOT_RATE_LIMIT = env.int("HUBSPOT_RATE_LIMIT", default=100)
 HUBSPOT_SEARCH_RATE_LIMIT = env.int("HUBSPOT_SEARCH_RATE_LIMIT", default=4)

@@ -373,6 +373,8 @@ class ObjectSpec:
     depends_on: tuple[str, ...] = ()
     synced_with: tuple[str, ...] = ()
     kleer_id_field: str = "id"
+    # The record's path under /company/{id}/ for reading one and updating it (kleer-api.md §2.3, §2.7).
+    kleer_resource: str = ""
     description: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:

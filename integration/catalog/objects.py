@@ -100,6 +100,7 @@ CLIENTS = ObjectSpec(
     plan=Plan.FREE,
     direction=Direction.TWO_WAY,
     interval_minutes=15,
+    kleer_resource="client",
     fields=(
         Field("name", "Name", T.STRING, description="The client name (required)."),
         Field("foreign-id", "Foreign ID", T.STRING),
@@ -421,6 +422,7 @@ PROJECTS = ObjectSpec(
     plan=Plan.PRO,
     direction=Direction.TWO_WAY,
     interval_minutes=15,
+    kleer_resource="client-project",
     fields=(
         Field("name", "Name", T.STRING, updatable=False),
         Field("client.id", "Client (ID)", T.ID, updatable=False),

@@ -247,3 +247,13 @@ class KleerClient:
     def get(self, kind_path: str, kleer_id: int | str) -> dict[str, Any]:
         """One record, e.g. get("client", 17)."""
         return normalise(self._call("GET", f"/{kind_path}/{kleer_id}"))
+
+    # -- writes -----------------------------------------------------------------------------------
+
+    # Reference: kleer-api.md §1.9 (POST on an item updates; elements left out stay as they are) and §2.3, §2.7
+    def update(self, kind_path: str, kleer_id: int | str, body: Mapping[str, Any]) -> Any:
+        """Update one record with the elements in `body`, e.g. update("client", 17, {"phone": "…"}).
+
+        Retried like a read (5xx, 423, 429, lost answers): an update sets values, so sending it twice leaves
+        the same record."""
+        return self._call("POST", f"/{kind_path}/{kleer_id}", json=dict(body), idempotent=True)

@@ -10,6 +10,7 @@ from django.utils import timezone
 from integration import catalog
 from integration.models import FieldMapping, HubSpotInstallation, ObjectSync, Portal
 from integration.services.audit import Actor, audit_record
+from integration.services.schedules import schedules_apply_for_portal
 
 
 def installation_mark_disconnected(*, installation: HubSpotInstallation, reason: str) -> None:
@@ -24,6 +25,28 @@ def installation_mark_disconnected(*, installation: HubSpotInstallation, reason:
             action="hubspot.disconnected",
             target=f"portal {installation.portal.hub_id}",
             after={"reason": reason},
+        )
+
+
+@transaction.atomic
+def portal_uninstalled(*, portal: Portal) -> None:
+    """HubSpot says the app was uninstalled: forget the tokens, stop the schedules, keep the configuration
+    (a reinstall reconnects it as it was)."""
+    updated = HubSpotInstallation.objects.filter(portal=portal).update(
+        status=HubSpotInstallation.Status.UNINSTALLED,
+        access_token=None,
+        refresh_token=None,
+        expires_at=None,
+        disconnected_reason="the app was uninstalled in HubSpot",
+    )
+    schedules_apply_for_portal(portal=Portal.objects.select_related("installation").get(pk=portal.pk))
+    if updated:
+        audit_record(
+            portal=portal,
+            actor=Actor.system(),
+            action="portal.uninstalled",
+            target=f"portal {portal.hub_id}",
+            after={"hubspot": HubSpotInstallation.Status.UNINSTALLED},
         )
 
 
@@ -97,6 +120,7 @@ def portal_install(
         },
     )
     object_syncs_ensure(portal=portal)
+    schedules_apply_for_portal(portal=Portal.objects.select_related("installation").get(pk=portal.pk))
     audit_record(
         portal=portal,
         actor=Actor.portal_user(hub_id=hub_id, email=installed_by),

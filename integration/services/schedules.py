@@ -13,7 +13,7 @@ import json
 from django.db import transaction
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
-from integration.models import ObjectSync, Portal
+from integration.models import HubSpotInstallation, ObjectSync, Portal
 
 SYNC_TASK = "integration.tasks.object_sync_run"
 
@@ -37,7 +37,9 @@ def schedule_apply(*, object_sync: ObjectSync) -> PeriodicTask | None:
     spec = object_sync.spec
     if spec.synced_with:
         return None
-    should_run = object_sync.enabled and object_sync.portal.status == Portal.Status.ACTIVE
+    installation = getattr(object_sync.portal, "installation", None)
+    uninstalled = installation is not None and installation.status == HubSpotInstallation.Status.UNINSTALLED
+    should_run = object_sync.enabled and object_sync.portal.status == Portal.Status.ACTIVE and not uninstalled
     task = object_sync.periodic_task
     if task is None:
         if not should_run:

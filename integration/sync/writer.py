@@ -71,6 +71,42 @@ def hubspot_key(object_type: str, hubspot_object: str, kleer_id: str) -> str:
     return kleer_id
 
 
+def kleer_id_of(object_type: str, hubspot_object: str, key: str) -> str:
+    """The Kleer id inside a `kleer_id` value (the inverse of `hubspot_key`)."""
+    if hubspot_object in SHARED_TARGETS and object_type in SHARED_TARGET_PREFIX:
+        return key.removeprefix(SHARED_TARGET_PREFIX[object_type])
+    return key
+
+
+def record_payload(
+    *,
+    spec: catalog.ObjectSpec,
+    record: Mapping[str, Any],
+    mappings: Sequence[catalog.MappingLike],
+    hubspot_object: str,
+    extra_properties: Mapping[str, str],
+) -> tuple[str, dict[str, str]]:
+    """The `kleer_id` key and every property a sync writes for one Kleer record (what its fingerprint covers).
+
+    Raises TransformError for values that cannot be converted. Shared by the writer and the inbound path, which
+    must know what the next outbound run would send so that a Kleer write it made does not come back."""
+    key = hubspot_key(spec.key, hubspot_object, spec.kleer_id(record) or "")
+    properties = spec.properties_for(record, mappings, hubspot_object)
+    properties.update(extra_properties)
+    properties[catalog.KLEER_ID_PROPERTY] = key
+    properties["kleer_deleted"] = "false"
+    return key, properties
+
+
+def two_way_values(mappings: Iterable[FieldMapping], properties: Mapping[str, str]) -> dict[str, str | None]:
+    """The two-way properties' values in `properties` (None where nothing is written): the agreed base."""
+    return {
+        m.hubspot_property: properties.get(m.hubspot_property)
+        for m in mappings
+        if m.direction == FieldMapping.Direction.TWO_WAY
+    }
+
+
 @dataclass
 class Writer:
     """Writes records of one object type to one HubSpot object for one portal, inside one SyncRun."""
@@ -114,14 +150,16 @@ class Writer:
         """Transform one Kleer record; a record that cannot be transformed becomes a RecordError."""
         kleer_id = self.spec.kleer_id(record) or ""
         try:
-            properties = self.spec.properties_for(record, self.mappings, self.hubspot_object)
+            key, properties = record_payload(
+                spec=self.spec,
+                record=record,
+                mappings=self.mappings,
+                hubspot_object=self.hubspot_object,
+                extra_properties=self.extra_properties,
+            )
         except catalog.TransformError as exc:
             self.fail(kleer_id, str(exc), "TRANSFORM", payload={"kleer_id": kleer_id})
             return None
-        key = hubspot_key(self.object_type, self.hubspot_object, kleer_id)
-        properties.update(self.extra_properties)
-        properties[catalog.KLEER_ID_PROPERTY] = key
-        properties["kleer_deleted"] = "false"
         all_links = [*self._links(record), *links]
         return Outgoing(kleer_id, key, properties, all_links, fingerprint_of(properties), record)
 
@@ -195,6 +233,7 @@ class Writer:
                     hubspot_object=self.hubspot_object,
                     hubspot_id=written.hubspot_id,
                     fingerprint=item.fingerprint,
+                    synced_values=two_way_values(self.mappings, item.properties),
                     deleted_in_kleer=False,
                     last_synced_at=now,
                 )
@@ -204,7 +243,14 @@ class Writer:
                 rows,
                 update_conflicts=True,
                 unique_fields=["portal", "object_type", "kleer_id"],
-                update_fields=["hubspot_object", "hubspot_id", "fingerprint", "deleted_in_kleer", "last_synced_at"],
+                update_fields=[
+                    "hubspot_object",
+                    "hubspot_id",
+                    "fingerprint",
+                    "synced_values",
+                    "deleted_in_kleer",
+                    "last_synced_at",
+                ],
             )
             record_errors_resolve(
                 portal_id=self.run.portal_id, object_type=self.object_type, kleer_ids=[r.kleer_id for r in rows]
