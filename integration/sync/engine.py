@@ -75,6 +75,7 @@ def _writer_for(object_sync: ObjectSync, run: SyncRun, hubspot: HubSpotClient, f
         hubspot=hubspot,
         extra_properties=pipeline_properties(object_sync, hubspot),
         full=full,
+        two_way_merge=object_sync.spec.two_way and object_sync.inbound_enabled,
     )
 
 

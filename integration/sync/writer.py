@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from integration import catalog
 from integration.clients.hubspot import BatchOutcome, HubSpotClient
-from integration.models import FieldMapping, SyncedRecord, SyncRun
+from integration.models import FieldMapping, InboundEvent, SyncedRecord, SyncRun
 from integration.services.record_errors import (
     record_error_upsert,
     record_errors_resolve,
@@ -118,6 +118,8 @@ class Writer:
     hubspot: HubSpotClient
     extra_properties: Mapping[str, str] = field(default_factory=dict)
     full: bool = False
+    # Two-way objects with HubSpot → Kleer on: HubSpot edits are the inbound path's to settle (see `_sendable`).
+    two_way_merge: bool = False
     counts: Counts = field(default_factory=Counts)
     schema_stale: bool = False
 
@@ -194,17 +196,43 @@ class Writer:
                 portal_id=self.run.portal_id, object_type=self.object_type, kleer_id__in=ids
             )
         }
+        deferred = self._inbound_pending(known.values())
         changed = []
         for item in batch:
-            if self._unchanged(item, known.get(item.kleer_id)):
+            if item.kleer_id in deferred:
+                self.counts.skipped += 1
+            elif self._unchanged(item, known.get(item.kleer_id)):
                 self.counts.unchanged += 1
             else:
                 changed.append(item)
         if changed:
-            outcome = self.hubspot.batch_upsert(self.hubspot_object, [(o.key, o.properties) for o in changed])
+            inputs = [(o.key, self._sendable(o, known.get(o.kleer_id))) for o in changed]
+            outcome = self.hubspot.batch_upsert(self.hubspot_object, inputs)
             known.update(self._remember(changed, outcome))
         self._associate(batch, known)
         return known
+
+    def _inbound_pending(self, known: Iterable[SyncedRecord]) -> set[str]:
+        """Kleer ids of records with a HubSpot edit not yet processed: left to the inbound path this run, so that
+        an outbound write never replaces an edit before it has been weighed against Kleer's value."""
+        by_hubspot_id = {r.hubspot_id: r.kleer_id for r in known if r.hubspot_id}
+        if not (self.two_way_merge and by_hubspot_id):
+            return set()
+        pending = InboundEvent.objects.filter(
+            portal_id=self.run.portal_id,
+            hubspot_object=self.hubspot_object,
+            object_id__in=list(by_hubspot_id),
+            status__in=[InboundEvent.Status.PENDING, InboundEvent.Status.PROCESSING],
+        ).values_list("object_id", flat=True)
+        return {by_hubspot_id[object_id] for object_id in pending}
+
+    def _sendable(self, item: Outgoing, known: SyncedRecord | None) -> dict[str, str]:
+        """What to send: with two-way merge, a two-way property whose Kleer value is still the agreed one is left
+        out, so a HubSpot edit on its way to Kleer is not overwritten by an unrelated Kleer change."""
+        if not self.two_way_merge or self.full or known is None:
+            return item.properties
+        agreed = known.synced_values
+        return {k: v for k, v in item.properties.items() if not (k in agreed and agreed[k] == v)}
 
     def _unchanged(self, item: Outgoing, known: SyncedRecord | None) -> bool:
         return (

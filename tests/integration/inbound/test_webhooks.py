@@ -185,3 +185,42 @@ def test_the_uninstall_event_disconnects_the_portal_and_stops_its_schedules(worl
     task = ObjectSync.objects.get(portal=world.portal, object_type="clients").periodic_task
     assert task.enabled is False
     assert AuditEvent.objects.filter(action="portal.uninstalled").count() == 1
+
+
+def test_an_outbound_run_never_overwrites_a_hubspot_edit_still_on_its_way(world_factory, hook, live_server):
+    """The webhook for a phone edit has not arrived yet when Kleer's name changes: the run writes the name and
+    leaves the phone, which then reaches Kleer; afterwards both sides agree and nothing moves."""
+    world = synced_world(world_factory)
+    linked = first_linked(world)
+    hubspot_edit(world, "companies", linked.hubspot_id, {"phone": "08-123 456"})
+    KleerClient(company_id=world.company_id, token=world.token).update("client", linked.kleer_id, {"name": "Nytt AB"})
+
+    second = run(world)
+
+    assert (second.updated, second.hubspot_calls) == (1, 1)
+    company = company_of(world, linked.kleer_id)["properties"]
+    assert (company["name"], company["phone"]) == ("Nytt AB", "08-123 456")
+    hook.deliver([event(world.hub_id, linked.hubspot_id, "phone", "08-123 456")])
+    assert kleer_client(world, linked.kleer_id)["phone"] == "08-123 456"
+    third = run(world)
+    assert (third.updated, third.hubspot_calls) == (0, 0)
+
+
+def test_a_record_with_an_unprocessed_hubspot_edit_waits_for_the_inbound_path(world_factory):
+    world = synced_world(world_factory)
+    linked = first_linked(world)
+    InboundEvent.objects.create(
+        portal=world.portal,
+        hub_id=world.hub_id,
+        source="webhook",
+        event_id="1",
+        hubspot_object="companies",
+        object_id=linked.hubspot_id,
+        property_name="phone",
+    )
+    KleerClient(company_id=world.company_id, token=world.token).update("client", linked.kleer_id, {"phone": "K-9"})
+
+    second = run(world)
+
+    assert (second.skipped, second.updated, second.hubspot_calls) == (1, 0, 0)
+    assert company_of(world, linked.kleer_id)["properties"]["phone"] != "K-9"
