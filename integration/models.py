@@ -279,6 +279,8 @@ class SyncRun(models.Model):
         help_text="For line items: the invoice or agreement run they were synced with.",
     )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    # The Celery task that holds the run: its redelivery (the worker died) takes the run over at once.
+    task_id = models.CharField(max_length=255, blank=True)
     started_at = models.DateTimeField(auto_now_add=True, db_index=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import logging
 
+import redis
 from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 
 from integration.clients.errors import RescheduleError, TransientError
 from integration.models import ObjectSync, SyncRun
@@ -14,6 +17,14 @@ from integration.services import housekeeping, inbound, sync
 logger = logging.getLogger("integration.tasks")
 
 MAX_RETRIES = 3
+# Failures of our own infrastructure, not of a vendor API: retried with backoff like a transient API error.
+INFRASTRUCTURE_ERRORS = (
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    OperationalError,
+    InterfaceError,
+    SoftTimeLimitExceeded,
+)
 # The longest countdown a rescheduled run waits. On a Redis broker a task whose ETA lies beyond the visibility
 # timeout (default: time limit + 300 s) is delivered again before it is due
 # (https://docs.celeryq.dev/en/stable/getting-started/backends-and-brokers/redis.html#visibility-timeout); a
@@ -27,7 +38,7 @@ def object_sync_run(self, object_sync_id: int, trigger: str = SyncRun.Trigger.SC
     re-run cheap, and upserts on kleer_id never duplicate a record. Late acks: a worker killed mid-run leaves
     the message on the broker, and the stale run lock is taken over by the retry."""
     try:
-        sync.object_sync_run(object_sync_id=object_sync_id, trigger=trigger, full=full)
+        sync.object_sync_run(object_sync_id=object_sync_id, trigger=trigger, full=full, task_id=self.request.id or "")
     except ObjectSync.DoesNotExist:
         # Queued before its portal was removed (or a beat entry outlived it): nothing to sync, nothing to retry.
         logger.warning("object sync %s no longer exists; task dropped", object_sync_id)
@@ -37,6 +48,9 @@ def object_sync_run(self, object_sync_id: int, trigger: str = SyncRun.Trigger.SC
     except TransientError as exc:
         countdown = int(exc.retry_after or 60 * 2**self.request.retries)
         raise self.retry(exc=exc, countdown=countdown) from exc
+    except INFRASTRUCTURE_ERRORS as exc:
+        # The run is already recorded failed with the cause; the next attempt goes on from the committed batches.
+        raise self.retry(exc=exc, countdown=60 * 2**self.request.retries) from exc
 
 
 INBOUND_MAX_RETRIES = 5

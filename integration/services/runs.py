@@ -15,23 +15,36 @@ from integration.models import ObjectSync, SyncRun
 STALE_AFTER = dt.timedelta(seconds=settings.SYNC_HEARTBEAT_TIMEOUT)
 
 
-def _abandon_stale(object_sync: ObjectSync) -> int:
-    cutoff = timezone.now() - STALE_AFTER
-    return SyncRun.objects.filter(
-        portal_id=object_sync.portal_id,
-        object_type=object_sync.object_type,
-        status=SyncRun.Status.RUNNING,
-        heartbeat_at__lt=cutoff,
-    ).update(status=SyncRun.Status.ABANDONED, finished_at=timezone.now(), error="worker stopped responding")
+# The counters a run keeps as it goes (written with every heartbeat, so a run that fails keeps what it did).
+COUNT_FIELDS = ("read", "unchanged", "created", "updated", "failed", "skipped", "deleted", "matched")
+REDELIVERED = "its worker died; the redelivered task took over"
 
 
-def sync_run_start(*, object_sync: ObjectSync, trigger: str) -> tuple[SyncRun, bool]:
+def _abandon_dead(object_sync: ObjectSync, task_id: str) -> int:
+    """End the runs whose worker is gone: a stale heartbeat, or held by this very task (delivered again)."""
+    running = SyncRun.objects.filter(
+        portal_id=object_sync.portal_id, object_type=object_sync.object_type, status=SyncRun.Status.RUNNING
+    )
+    now = timezone.now()
+    taken = 0
+    if task_id:
+        # With late acks a message comes back only when the worker that took it died (the visibility timeout is
+        # longer than the task time limit), so a run held by the same task id has no live worker.
+        taken = running.filter(task_id=task_id).update(
+            status=SyncRun.Status.ABANDONED, finished_at=now, error=REDELIVERED
+        )
+    stale = running.filter(heartbeat_at__lt=now - STALE_AFTER)
+    return taken + stale.update(status=SyncRun.Status.ABANDONED, finished_at=now, error="worker stopped responding")
+
+
+def sync_run_start(*, object_sync: ObjectSync, trigger: str, task_id: str = "") -> tuple[SyncRun, bool]:
     """Take the run lock: (run, True) when this caller may sync, (skipped run, False) when one is running.
 
     The lock is the unique partial constraint on running runs, so it holds across processes and machines;
-    a run whose worker died is recognised by its stale heartbeat and taken over.
+    a run whose worker died is recognised by its stale heartbeat, or by its task being delivered again, and
+    taken over.
     """
-    _abandon_stale(object_sync)
+    _abandon_dead(object_sync, task_id)
     try:
         with transaction.atomic():
             run = SyncRun.objects.create(
@@ -40,6 +53,7 @@ def sync_run_start(*, object_sync: ObjectSync, trigger: str) -> tuple[SyncRun, b
                 trigger=trigger,
                 status=SyncRun.Status.RUNNING,
                 heartbeat_at=timezone.now(),
+                task_id=task_id[:255],
             )
         return run, True
     except IntegrityError:
@@ -54,9 +68,17 @@ def sync_run_start(*, object_sync: ObjectSync, trigger: str) -> tuple[SyncRun, b
         return skipped, False
 
 
-def sync_run_heartbeat(*, run: SyncRun) -> None:
-    """Prove the worker is alive (called after every batch)."""
-    SyncRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now())
+def sync_run_heartbeat(*, run: SyncRun, counts: object | None = None) -> None:
+    """Prove the worker is alive and keep the counts of the batches committed so far (called after each batch)."""
+    values: dict = {"heartbeat_at": timezone.now()}
+    if counts is not None:
+        values.update({name: getattr(counts, name) for name in COUNT_FIELDS if hasattr(counts, name)})
+    SyncRun.objects.filter(pk=run.pk).update(**values)
+
+
+def sync_run_counts_reload(*, run: SyncRun) -> None:
+    """Read back the counts the heartbeats stored (a run that fails mid-way keeps its committed batches)."""
+    run.refresh_from_db(fields=list(COUNT_FIELDS))
 
 
 def sync_run_finish(*, run: SyncRun, status: str, error: str = "") -> SyncRun:

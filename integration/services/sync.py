@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
+from django.db import DatabaseError, close_old_connections, connection
 from django.utils import timezone
 
 from integration import catalog
@@ -14,7 +15,7 @@ from integration.clients.hubspot import HubSpotClient
 from integration.clients.kleer import KleerClient
 from integration.models import HubSpotInstallation, ObjectSync, Portal, SyncRun
 from integration.services.audit import Actor, audit_record
-from integration.services.runs import sync_run_finish, sync_run_start
+from integration.services.runs import sync_run_counts_reload, sync_run_finish, sync_run_start
 from integration.sync.engine import RunResult, object_sync_execute
 
 logger = logging.getLogger("integration.sync")
@@ -56,7 +57,12 @@ def clients_for(portal: Portal, *, allow_sleep: bool = True) -> tuple[KleerClien
 
 
 def object_sync_run(
-    *, object_sync_id: int, trigger: str = SyncRun.Trigger.SCHEDULE, full: bool = False, require_enabled: bool = True
+    *,
+    object_sync_id: int,
+    trigger: str = SyncRun.Trigger.SCHEDULE,
+    full: bool = False,
+    require_enabled: bool = True,
+    task_id: str = "",
 ) -> SyncRun:
     """Sync one portal × object type now and return its SyncRun.
 
@@ -75,23 +81,49 @@ def object_sync_run(
             finished_at=timezone.now(),
             error=blocker,
         )
-    run, acquired = sync_run_start(object_sync=object_sync, trigger=trigger)
+    run, acquired = sync_run_start(object_sync=object_sync, trigger=trigger, task_id=task_id)
     if not acquired:
         return run
     kleer, hubspot = clients_for(object_sync.portal)
     try:
         result = object_sync_execute(object_sync=object_sync, run=run, kleer=kleer, hubspot=hubspot, full=full)
-    except ApiError as exc:
-        _count_calls(run, hubspot)
-        sync_run_finish(run=run, status=SyncRun.Status.FAILED, error=str(exc))
+    except (ApiError, catalog.TransformError) as exc:
+        _fail(run, hubspot, str(exc))
         if isinstance(exc, TransientError):
             raise
         return run
-    except catalog.TransformError as exc:
-        _count_calls(run, hubspot)
-        sync_run_finish(run=run, status=SyncRun.Status.FAILED, error=str(exc))
-        return run
+    except BaseException as exc:  # the worker's own troubles; SoftTimeLimitExceeded is not an Exception
+        _fail(run, hubspot, failure_cause(exc))
+        raise
     return _finish(run, object_sync, result, hubspot)
+
+
+def failure_cause(exc: BaseException) -> str:
+    """A run's error for a failure outside the APIs, naming the part that failed."""
+    name = type(exc).__name__
+    module = type(exc).__module__
+    if module.startswith("redis"):
+        return f"Redis (the shared rate limiter) is unreachable: {name}: {exc}. The run will be retried."
+    if isinstance(exc, DatabaseError):
+        return f"the database failed: {name}: {exc}. The run will be retried."
+    if name == "SoftTimeLimitExceeded":
+        return "the run reached the task time limit (CELERY_TASK_SOFT_TIME_LIMIT); the next run goes on from here"
+    return f"unexpected error: {name}: {exc}"
+
+
+def _fail(run: SyncRun, hubspot: HubSpotClient, error: str) -> None:
+    """End `run` failed, keeping the counts of its committed batches; if the database connection is what
+    broke, try once more on a fresh one (else the stale heartbeat ends the run later)."""
+    for attempt in (1, 2):
+        try:
+            sync_run_counts_reload(run=run)
+            _count_calls(run, hubspot)
+            sync_run_finish(run=run, status=SyncRun.Status.FAILED, error=error)
+            return
+        except DatabaseError:
+            logger.warning("could not record the failure of run %s (attempt %s)", run.pk, attempt, exc_info=True)
+            close_old_connections()
+            connection.close()
 
 
 def _count_calls(run: SyncRun, hubspot: HubSpotClient) -> None:

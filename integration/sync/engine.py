@@ -96,7 +96,7 @@ def object_sync_execute(
     seen: set[str] = set()
     for batch in _batches(iter(readers.READERS[object_sync.object_type](kleer, portal))):
         _process_batch(writer, children, batch, seen)
-        sync_run_heartbeat(run=run)
+        sync_run_heartbeat(run=run, counts=writer.counts)
     result = RunResult(counts={object_sync.object_type: writer.counts})
     if children is not None:
         result.counts["line_items"] = children.counts
