@@ -27,6 +27,7 @@ from integration.services import portals
 from integration.services.audit import Actor
 from integration.services.credentials import (
     CredentialsError,
+    api_key_error,
     credentials_check,
     credentials_check_company_switch,
     credentials_save,
@@ -87,6 +88,9 @@ class PortalAdminForm(forms.ModelForm):
             return
         if not key and current is None:
             self.add_error("kleer_api_key", "Enter the Kleer API key.")
+            return
+        if key and (error := api_key_error(key)):
+            self.add_error("kleer_api_key", error)
             return
         try:
             credentials_check_company_switch(portal=self.instance, company_id=company_id)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -13,6 +15,21 @@ from integration.services.audit import Actor, audit_record
 
 class CredentialsError(ValueError):
     """The credentials were refused; the message is safe to show to the customer."""
+
+
+# Kleer's tokens are printable ASCII; the key travels in the X-Token header, which cannot carry anything else
+# (a key with "å" used to fail with UnicodeEncodeError while the request was being built: a 500).
+_KEY_CHARACTERS = re.compile(r"[!-~]{1,500}")
+
+
+def api_key_error(api_key: str) -> str:
+    """Why `api_key` cannot be a Kleer API key ("" when it can), without repeating the key."""
+    if _KEY_CHARACTERS.fullmatch(api_key):
+        return ""
+    return (
+        "A Kleer API key contains only letters, digits and punctuation (no spaces, no å, ä, ö); "
+        "copy it again from the message Kleer support sent. Nothing was saved."
+    )
 
 
 def credentials_check(*, company_id: int, api_key: str) -> str:
@@ -56,6 +73,8 @@ def credentials_save(
     key = (api_key or "").strip() or (current.api_key if current else "")
     if not key:
         raise CredentialsError("Enter the Kleer API key.")
+    if error := api_key_error(key):
+        raise CredentialsError(error)
     if company_id <= 0:
         raise CredentialsError("The Kleer Company ID is a positive number.")
     credentials_check_company_switch(portal=portal, company_id=company_id)

@@ -297,6 +297,23 @@ def test_a_key_kleer_refuses_shows_kleers_message_and_changes_nothing(admin_clie
     assert not AuditEvent.objects.filter(action="credentials.saved").exists()
 
 
+def test_a_key_with_characters_no_kleer_key_has_is_a_form_error(admin_client_, kleer_check):
+    portal = make_portal()
+    data = form_data(page(admin_client_, portal))
+    data["kleer_api_key"] = "nyckel-åäö-1234"
+
+    refused = admin_client_.post(f"{PORTALS}{portal.pk}/change/", data)
+
+    assert refused.status_code == 200
+    assert (
+        refused.context["adminform"]
+        .form.errors["kleer_api_key"][0]
+        .startswith("A Kleer API key contains only letters, digits and punctuation")
+    )
+    assert kleer_check.calls == []
+    assert KleerCredentials.objects.get(portal=portal).api_key == API_KEY
+
+
 def test_a_blank_key_keeps_the_stored_one_and_calls_nobody(admin_client_, kleer_check):
     portal = make_portal()
     admin_client_.post(f"{PORTALS}{portal.pk}/change/", form_data(page(admin_client_, portal)))

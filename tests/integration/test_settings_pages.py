@@ -177,6 +177,24 @@ def test_refused_key_shows_kleers_message_and_changes_nothing(client, configured
     assert AuditEvent.objects.filter(action="credentials.saved").count() == 1  # the fixture's save only
 
 
+@pytest.mark.parametrize(
+    ("bad_key", "message"),
+    [
+        ("nyckel-åäö-1234", "A Kleer API key contains only letters, digits and punctuation"),
+        ("key with spaces", "A Kleer API key contains only letters, digits and punctuation"),
+        ("ключ", "A Kleer API key contains only letters, digits and punctuation"),
+        ("a\x00b", "Null characters are not allowed."),
+    ],
+)
+def test_a_key_that_cannot_be_a_kleer_key_is_a_form_error_not_a_500(client, configured, kleer, bad_key, message):
+    """A non-Latin-1 key used to raise UnicodeEncodeError while the X-Token header was built."""
+    response = client.post(f"{BASE}credentials", {"company_id": "4711", "api_key": bad_key})
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert KleerCredentials.objects.get(portal=configured).api_key == KEY
+    assert AuditEvent.objects.filter(action="credentials.saved").count() == 1  # the fixture's save only
+
+
 def test_switching_company_under_synced_records_is_refused_until_support_detaches_them(client, configured, kleer):
     from integration.models import SyncedRecord
     from integration.services.portals import portal_detach_synced_records
