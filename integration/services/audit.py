@@ -31,8 +31,20 @@ class Actor:
         return cls(label=f"portal {hub_id}: {who}")
 
 
+def _printable(value: Any) -> Any:
+    """PostgreSQL's jsonb and text refuse NUL characters; an audit event must never fail on one (the change it
+    records has already happened), so they are written as the visible escape instead."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\\u0000")
+    if isinstance(value, dict):
+        return {_printable(k): _printable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_printable(v) for v in value]
+    return value
+
+
 def _scrub(values: dict[str, Any]) -> dict[str, Any]:
-    return {k: ("••••" if k in SECRET_KEYS else v) for k, v in values.items()}
+    return {_printable(k): ("••••" if k in SECRET_KEYS else _printable(v)) for k, v in values.items()}
 
 
 def audit_record(
@@ -48,9 +60,9 @@ def audit_record(
     return AuditEvent.objects.create(
         portal=portal,
         actor=actor.user,
-        actor_label=actor.label[:200],
+        actor_label=_printable(actor.label)[:200],
         action=action,
-        target=target[:200],
+        target=_printable(target)[:200],
         before=_scrub(before or {}),
         after=_scrub(after or {}),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 from django.core.cache import cache
@@ -57,6 +58,10 @@ def hubspot_property_create(
         raise MappingError(error)
     if not label:
         raise MappingError("Enter a label for the new property.")
+    if any(unicodedata.category(c) == "Cc" for c in label) or len(label) > 100:
+        # Checked before HubSpot is called: a label the audit log could not store used to create the property
+        # and then fail, leaving a change without its audit event.
+        raise MappingError("A property label is at most 100 characters, without control characters.")
     spec = object_sync.spec
     if kleer_field and not spec.has_field(kleer_field):
         raise MappingError(f"{spec.label} have no Kleer field {kleer_field!r}.")
