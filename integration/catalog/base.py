@@ -370,6 +370,9 @@ class ObjectSpec:
     required_fields: tuple[str, ...] = ()
     associations: tuple[Association, ...] = ()
     include: Callable[[Record], bool] | None = None
+    # Records that may update their HubSpot record but never create one (an invoice deleted in Kleer is voided
+    # in HubSpot if it is there, and skipped if it never was).
+    update_only: Callable[[Record], bool] | None = None
     depends_on: tuple[str, ...] = ()
     synced_with: tuple[str, ...] = ()
     kleer_id_field: str = "id"

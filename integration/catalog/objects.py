@@ -255,6 +255,7 @@ INVOICES = ObjectSpec(
     ),
     associations=(Association("client-ref.id", "clients"),),
     include=transforms.invoice_is_syncable,
+    update_only=lambda invoice: bool(invoice.get("disabled")),
     depends_on=("clients",),
 )
 

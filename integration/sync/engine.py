@@ -120,6 +120,7 @@ def _process_batch(writer: Writer, children: Writer | None, batch: Sequence[Klee
             included.append(record.data)
         else:
             writer.counts.skipped += 1
+    included = _without_new_update_only(writer, included)
     outgoing = writer.prepare(included)
     synced = writer.write(outgoing)
     if children is not None:
@@ -128,6 +129,18 @@ def _process_batch(writer: Writer, children: Writer | None, batch: Sequence[Klee
         # `_handle_gone` counts those still live in HubSpot as deleted at the end of the run; the rest (never
         # synced, or marked deleted before) are skipped, so that every record read appears in exactly one count.
         writer.counts.skipped += len(gone) - _live_records(writer).filter(kleer_id__in=gone).count()
+
+
+def _without_new_update_only(writer: Writer, records: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """Drop (as skipped) the update-only records that are not in HubSpot: they may update, never create."""
+    update_only = writer.spec.update_only
+    candidates = {writer.spec.kleer_id(r) for r in records if update_only is not None and update_only(r)}
+    if not candidates:
+        return records
+    live = set(_live_records(writer).filter(kleer_id__in=candidates).values_list("kleer_id", flat=True))
+    kept = [r for r in records if writer.spec.kleer_id(r) not in candidates - live]
+    writer.counts.skipped += len(records) - len(kept)
+    return kept
 
 
 def _live_records(writer: Writer) -> QuerySet[SyncedRecord]:

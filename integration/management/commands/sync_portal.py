@@ -6,7 +6,10 @@ With --json, prints exactly one JSON object:
 {"portal": …, "objects": {"clients": {"read", "unchanged", "created", "updated", "failed", "skipped",
 "deleted", "hubspot_calls", "seconds", "status"[, "error"]}, …}} — one entry per object type of the run order,
 line items after their parent; an object that could not run has status "skipped" and the reason in "error".
-Line items run once per parent (invoices, agreements): their entry sums both runs, with the worse status.
+Line items run once per parent (invoices, agreements): their entry sums both runs, with the worse status; when
+no parent run reached them (the parents failed), they still get an entry, "skipped" with the reason.
+
+Exits 1 (after printing) when any run failed or was abandoned, so scripts and cron can tell.
 """
 
 from __future__ import annotations
@@ -62,7 +65,28 @@ def runs_summarise(runs: list[SyncRun]) -> dict[str, dict]:
             summary = run_summary(each)
             known = objects.get(each.object_type)
             objects[each.object_type] = summary_merge(known, summary) if known else summary
+    _line_items_without_parents(runs, objects)
     return objects
+
+
+def _line_items_without_parents(runs: list[SyncRun], objects: dict[str, dict]) -> None:
+    """Line items ride with invoices and agreements; if every parent run failed, say so in their own entry."""
+    parents = [r for r in runs if r.object_type in catalog.get("line_items").synced_with]
+    if "line_items" in objects or not parents:
+        return
+    if not parents[0].portal.object_syncs.filter(object_type="line_items", enabled=True).exists():
+        return
+    reasons = "; ".join(f"{r.object_type} {r.status}" + (f": {r.error}" if r.error else "") for r in parents)
+    objects["line_items"] = {
+        **dict.fromkeys(FIELDS, 0),
+        "seconds": 0.0,
+        "status": SyncRun.Status.SKIPPED,
+        "error": f"not synced, their parent runs did not finish: {reasons}",
+    }
+
+
+def failed_objects(objects: dict[str, dict]) -> list[str]:
+    return [name for name, s in objects.items() if s["status"] in (SyncRun.Status.FAILED, SyncRun.Status.ABANDONED)]
 
 
 class Command(BaseCommand):
@@ -85,7 +109,10 @@ class Command(BaseCommand):
         objects = runs_summarise(runs)
         if options["json"]:
             self.stdout.write(json.dumps({"portal": portal.hub_id, "objects": objects}))
-            return
-        for name, summary in objects.items():
-            details = " ".join(f"{k}={v}" for k, v in summary.items())
-            self.stdout.write(f"{name}: {details}")
+        else:
+            for name, summary in objects.items():
+                details = " ".join(f"{k}={v}" for k, v in summary.items())
+                self.stdout.write(f"{name}: {details}")
+        failed = failed_objects(objects)
+        if failed:
+            raise CommandError(f"{len(failed)} of {len(objects)} object types failed: {', '.join(failed)}")
