@@ -93,5 +93,8 @@ def user_edit(request: HttpRequest, hub_id: int) -> HttpResponse:
             hub_id, str(data["objectType"]), data["id"], data["properties"], user_id=data.get("userId", DEFAULT_USER_ID)
         )
     except HubSpotError as exc:
-        return JsonResponse(exc.body(str(uuid.uuid4())), status=exc.status)
+        correlation_id = str(uuid.uuid4())
+        refused = JsonResponse(exc.body(correlation_id), status=exc.status)
+        refused["X-HubSpot-Correlation-Id"] = correlation_id
+        return refused
     return JsonResponse(record)
