@@ -133,7 +133,7 @@ def portal_uninstall(*, portal: Portal, by_app: bool = False) -> None:
     The customer uninstalls unless `by_app` (the app's own `DELETE /appinstalls/…/external-install`). If the app
     was installed and its webhooks component subscribes to `app.uninstall`, the uninstall event is queued.
     """
-    from sandbox.hubspot.webhooks import events  # events reads app_id() from this module
+    from sandbox.hubspot.webhooks import events  # events imports this module (app_id), so import it late
 
     with transaction.atomic():
         was_installed = Portal.objects.filter(pk=portal.pk, installed=True).update(installed=False) == 1

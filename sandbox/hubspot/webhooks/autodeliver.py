@@ -4,7 +4,8 @@ It starts lazily, the first time an event is queued (or the configuration or eve
 process that queued it. Setting SANDBOX_WEBHOOKS_AUTODELIVER switches it on or off; unset, it follows DEBUG:
 on for `make run`, off under tests, because Django's test environment runs with DEBUG=False. Tests stay
 deterministic by driving delivery themselves (`POST /_fake/webhooks/deliver` or `webhooks_deliver()`); a test
-that wants the thread sets the setting to True and calls `stop()` when done.
+that wants the thread sets the setting to True and calls `stop()` when done. The thread also ends by itself
+within a second once the setting is off again.
 
 Several processes (gunicorn workers) may each run one: `delivery` claims events so that none is sent twice.
 """
@@ -33,6 +34,7 @@ def enabled() -> bool:
 
 
 def running() -> bool:
+    """Whether this process's deliverer thread is alive."""
     return _thread is not None and _thread.is_alive()
 
 
@@ -64,7 +66,8 @@ def _loop() -> None:
     from sandbox.hubspot.webhooks.delivery import webhooks_deliver
 
     try:
-        while not _stopping.wait(INTERVAL_SECONDS):
+        # Switching the setting off (a test's `settings` fixture restoring it) ends the thread at its next tick.
+        while not _stopping.wait(INTERVAL_SECONDS) and enabled():
             close_old_connections()
             try:
                 report = webhooks_deliver()

@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.db import transaction
 
-from sandbox.hubspot import clock
+from sandbox.hubspot import clock, state
 from sandbox.hubspot.models import WebhookApp
 from sandbox.hubspot_crm import registry
 
@@ -129,6 +129,7 @@ class Subscription:
         return self.group == CRM_OBJECTS
 
     def as_json(self) -> dict[str, Any]:
+        """How the subscription is stored and shown by `GET /_fake/apps/webhooks`."""
         return {
             "id": self.id,
             "group": self.group,
@@ -237,7 +238,8 @@ def _property_name(data: dict[str, Any], action: str, where: str) -> str | None:
     return None
 
 
-def _entry(raw: Any, group: str, index: int) -> tuple[str, str, str, str | None, bool]:
+def _entry(raw: Any, group: str, index: int) -> tuple[str, str, str | None, bool]:
+    """(subscriptionType, object type name, propertyName, active) of entry `index` of list `group`."""
     where = f"config.subscriptions.{group}[{index}]"
     data = _object(raw, where)
     _no_unknown(data, _ENTRY_FIELDS[group], where)
@@ -247,7 +249,7 @@ def _entry(raw: Any, group: str, index: int) -> tuple[str, str, str, str | None,
         raise ConfigError(f"{where}.active is required")
     if not isinstance(data["active"], bool):
         raise ConfigError(f"{where}.active must be true or false")
-    return group, sub_type, object_type, prop, data["active"]
+    return sub_type, object_type, prop, data["active"]
 
 
 def _stable_id(key: tuple[str, str, str, str | None], taken: set[int]) -> int:
@@ -270,8 +272,8 @@ def validate_subscriptions(raw: Any) -> list[Subscription]:
         if not isinstance(entries, list):
             raise ConfigError(f"config.subscriptions.{group} must be an array")
         for index, raw_entry in enumerate(entries):
-            group_, sub_type, object_type, prop, active = _entry(raw_entry, group, index)
-            key = (group_, sub_type, object_type, prop)
+            sub_type, object_type, prop, active = _entry(raw_entry, group, index)
+            key = (group, sub_type, object_type, prop)
             if key in seen:
                 raise ConfigError(f"config.subscriptions.{group}[{index}] repeats entry {seen[key]} of the same list")
             seen[key] = index
@@ -355,16 +357,10 @@ def target_url(app: WebhookApp | None) -> str:
 def describe(app: WebhookApp) -> dict[str, Any]:
     """The stored configuration for `GET /_fake/apps/webhooks`."""
     return {
-        "appId": _app_id(),
+        "appId": state.app_id(),
         "component": app.component,
         "targetUrl": target_url(app),
         "maxConcurrentRequests": app.max_concurrent_requests,
         "uploadedAt": clock.iso(app.uploaded_at) if app.uploaded_at else None,
         "subscriptions": list(app.subscriptions),
     }
-
-
-def _app_id() -> int:
-    from sandbox.hubspot import state  # state imports the events module (uninstall); import late
-
-    return state.app_id()

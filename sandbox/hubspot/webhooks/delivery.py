@@ -65,6 +65,7 @@ class Report:
     pending: int = 0
 
     def as_json(self) -> dict[str, int]:
+        """The answer of `POST /_fake/webhooks/deliver`."""
         return {"requests": self.requests, "delivered": self.delivered, "failed": self.failed, "pending": self.pending}
 
 
@@ -84,10 +85,12 @@ class Outgoing:
 
 
 def retry_base_seconds() -> float:
+    """The first retry's wait: setting SANDBOX_WEBHOOKS_RETRY_BASE_SECONDS, else RETRY_BASE_SECONDS."""
     return float(getattr(settings, "SANDBOX_WEBHOOKS_RETRY_BASE_SECONDS", RETRY_BASE_SECONDS))
 
 
 def timeout_seconds() -> float:
+    """How long an answer may take: setting SANDBOX_WEBHOOKS_TIMEOUT_SECONDS, else TIMEOUT_SECONDS."""
     return float(getattr(settings, "SANDBOX_WEBHOOKS_TIMEOUT_SECONDS", TIMEOUT_SECONDS))
 
 

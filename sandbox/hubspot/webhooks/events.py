@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sandbox.hubspot import clock
+from sandbox.hubspot import clock, state
 from sandbox.hubspot.models import Portal, WebhookApp, WebhookEvent
 from sandbox.hubspot.webhooks import config
 
@@ -82,8 +82,6 @@ class Source:
 
 def app_source() -> Source:
     """A write through the API with the app's OAuth token."""
-    from sandbox.hubspot import state  # state imports this module (uninstall events)
-
     spec = CHANGE_SOURCES["app"]
     return Source(spec["changeSource"], spec["sourceId"].format(app_id=state.app_id()))
 
@@ -207,7 +205,7 @@ def _event(sub: config.Subscription, hub_id: int, change: Change, source: Source
     payload: dict[str, Any] = {
         "subscriptionId": sub.id,
         "portalId": hub_id,
-        "appId": _app_id(),
+        "appId": state.app_id(),
         "occurredAt": clock.to_ms(change.stamp),
         "subscriptionType": sub.subscription_type,
         "objectId": change.object_id,
@@ -270,12 +268,6 @@ def insert(hub_id: int, payloads: list[dict[str, Any]], app: WebhookApp | None, 
     return len(rows)
 
 
-def _app_id() -> int:
-    from sandbox.hubspot import state
-
-    return state.app_id()
-
-
 # -- app lifecycle -------------------------------------------------------------------------------------
 
 
@@ -286,7 +278,7 @@ def uninstall_payload(sub: config.Subscription, portal: Portal, source: Source) 
     return {
         "subscriptionId": sub.id,
         "portalId": portal.hub_id,
-        "appId": _app_id(),
+        "appId": state.app_id(),
         "eventTypeId": UNINSTALL_EVENT_TYPE_ID,
         "occurredAt": clock.to_ms(clock.now()),
         "subscriptionType": UNINSTALL_SUBSCRIPTION_TYPE,

@@ -77,6 +77,7 @@ def faults_clear() -> WebhookApp:
 
 
 def faults_describe(app: WebhookApp) -> dict[str, Any]:
+    """The knobs as the control endpoint shows them."""
     return {
         "duplicate": app.duplicate_remaining,
         "reorder": app.reorder_next,

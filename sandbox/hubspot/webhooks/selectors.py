@@ -15,6 +15,7 @@ def _iso(value: Any) -> str | None:
 
 
 def request_json(row: WebhookRequest) -> dict[str, Any]:
+    """One request made: when, where, which events with which attempt numbers, and the answer."""
     return {
         "id": row.pk,
         "hubId": row.hub_id,

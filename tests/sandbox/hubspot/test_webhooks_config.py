@@ -146,7 +146,14 @@ def _set(data: dict, path: str, value) -> None:
         data[int(last) if last.isdigit() else last] = value
 
 
-_DELETE = object()
+class _Delete:
+    """Marks a field to remove; a stable repr keeps the test ids equal across xdist workers."""
+
+    def __repr__(self) -> str:
+        return "<delete>"
+
+
+_DELETE = _Delete()
 CRM = "config.subscriptions.crmObjects"
 LEGACY = "config.subscriptions.legacyCrmObjects"
 

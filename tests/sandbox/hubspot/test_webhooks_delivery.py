@@ -416,7 +416,20 @@ def test_background_deliverer_delivers_without_being_asked(wh, settings):
         wh.create(2)
         _wait_for(lambda: len(wh.receiver.events()) == 2)
         assert autodeliver.running()
+        _wait_for(lambda: [item["status"] for item in wh.listed()["events"]] == ["delivered", "delivered"])
     finally:
+        settings.SANDBOX_WEBHOOKS_AUTODELIVER = False  # nothing may start it again
         autodeliver.stop()
     assert not autodeliver.running()
-    assert [item["status"] for item in wh.listed()["events"]] == ["delivered", "delivered"]
+    assert len(wh.receiver.requests) == 1
+
+
+def test_background_deliverer_ends_when_switched_off(wh, settings):
+    settings.SANDBOX_WEBHOOKS_AUTODELIVER = True
+    try:
+        assert autodeliver.ensure_started()
+        settings.SANDBOX_WEBHOOKS_AUTODELIVER = False
+        _wait_for(lambda: not autodeliver.running(), seconds=5)
+    finally:
+        settings.SANDBOX_WEBHOOKS_AUTODELIVER = False
+        autodeliver.stop()
