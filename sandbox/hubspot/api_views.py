@@ -63,7 +63,7 @@ def external_install(request: HttpRequest, version: str) -> HttpResponse:
     """`DELETE /appinstalls/{v3|YYYY-MM}/external-install`: uninstall the app from the token's portal."""
     require_method(request, "DELETE")
     request.hs.require_any_scope(["oauth"])  # type: ignore[attr-defined]
-    state.portal_uninstall(portal=request.hs.portal)  # type: ignore[attr-defined]
+    state.portal_uninstall(portal=request.hs.portal, by_app=True)  # type: ignore[attr-defined]
     return HttpResponse(status=204)
 
 

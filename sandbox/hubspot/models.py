@@ -177,3 +177,82 @@ class FakeClock(models.Model):
 
     def __str__(self) -> str:
         return f"clock offset {self.offset_seconds}s frozen={self.frozen_at}"
+
+
+class WebhookApp(models.Model):
+    """The fake app's webhooks component and the webhook fault knobs (a single row, pk=1).
+
+    `component` is the uploaded `webhooks-hsmeta.json` as sent (None: nothing uploaded, so no subscriptions);
+    `subscriptions` is its validated, normalised form (`sandbox.hubspot.webhooks.config`). In the database so
+    that web and worker processes (and the test process) share it.
+    """
+
+    component = models.JSONField(null=True, blank=True)
+    subscriptions = models.JSONField(default=list)
+    target_url = models.CharField(max_length=2000, blank=True, default="")
+    max_concurrent_requests = models.PositiveSmallIntegerField(default=10)
+    uploaded_at = models.DateTimeField(null=True, blank=True)
+    # Fault injection (`sandbox.hubspot.webhooks.delivery`): copies still to send, one-shot reversal of the next
+    # delivery, hold-back of events (fake-clock seconds) and a cap on events per request.
+    duplicate_remaining = models.PositiveIntegerField(default=0)
+    reorder_next = models.BooleanField(default=False)
+    delay_seconds = models.FloatField(default=0.0)
+    batch_size = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"webhooks to {self.target_url or '(none)'}"
+
+
+class WebhookEvent(models.Model):
+    """One webhook event waiting for, or done with, delivery. Its primary key is the event's `eventId`.
+
+    `payload` holds the event's fields except `eventId` and `attemptNumber`, which are added when it is sent
+    (`attempts` is the number of tries so far, so the next request carries `attemptNumber = attempts`).
+    A deliverer owns the row while `lease_until` (real time) is in the future and `claim` is its token.
+    """
+
+    PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
+    STATUSES = (PENDING, DELIVERED, FAILED)
+
+    hub_id = models.BigIntegerField()
+    payload = models.JSONField()
+    # App-lifecycle events (uninstall) are delivered although the app is no longer installed in the portal.
+    lifecycle = models.BooleanField(default=False)
+    status = models.CharField(max_length=10, default=PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    due_at = models.DateTimeField()  # fake-clock time from which the next try may be made
+    lease_until = models.DateTimeField(null=True, blank=True)
+    claim = models.CharField(max_length=40, blank=True, default="")
+    created_at = models.DateTimeField()  # fake-clock time
+    finished_at = models.DateTimeField(null=True, blank=True)  # delivered or given up (fake clock)
+    last_error = models.CharField(max_length=300, blank=True, default="")
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["status", "due_at"], name="hs_wh_event_due"),
+            models.Index(fields=["hub_id", "id"], name="hs_wh_event_hub"),
+        ]
+
+    def __str__(self) -> str:
+        return f"webhook event {self.pk} ({self.status})"
+
+
+class WebhookRequest(models.Model):
+    """One POST the fake made to the app's target URL, with the events it carried and how it went."""
+
+    hub_id = models.BigIntegerField()
+    at = models.DateTimeField()  # fake-clock time the request was sent
+    url = models.CharField(max_length=2000)
+    event_ids = models.JSONField(default=list)
+    attempt_numbers = models.JSONField(default=list)  # `attemptNumber` of each event, in `event_ids` order
+    duplicate = models.BooleanField(default=False)  # a copy sent by the `duplicate` fault
+    status = models.PositiveSmallIntegerField(null=True, blank=True)  # None: no answer (connection error, timeout)
+    ok = models.BooleanField(default=False)
+    duration_ms = models.PositiveIntegerField(default=0)
+    error = models.CharField(max_length=300, blank=True, default="")
+
+    class Meta:
+        indexes = [models.Index(fields=["hub_id", "id"], name="hs_wh_request_hub")]
+
+    def __str__(self) -> str:
+        return f"webhook request {self.pk} -> {self.status}"

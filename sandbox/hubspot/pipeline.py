@@ -19,6 +19,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from sandbox.hubspot import clock, faults, ratelimit, requestlog, sockets, state
 from sandbox.hubspot.gateway import HubSpotContext, HubSpotError
 from sandbox.hubspot.models import AccessToken, Fault, Portal
+from sandbox.hubspot.webhooks import events as webhook_events
 
 JSON_CONTENT_TYPE = "application/json;charset=utf-8"
 CORRELATION_HEADER = "X-HubSpot-Correlation-Id"
@@ -119,7 +120,9 @@ def _api_answer(
         if not call.decision.allowed:
             call.rate_limited = True
             raise ratelimit.too_many(call.decision, context.portal)
-        return view(call.request, *args, **kwargs)
+        # Writes made with the app's token produce webhook events (source INTEGRATION) once the view succeeds.
+        with webhook_events.capture(context.hub_id, webhook_events.app_source(), installed=True):
+            return view(call.request, *args, **kwargs)
 
     response = _guarded(call, run)
     if call.decision is not None and call.decision.allowed:

@@ -127,13 +127,22 @@ def portal_set_rate_limits(
     return portal
 
 
-def portal_uninstall(*, portal: Portal) -> None:
-    """Uninstall the app: every token of the portal stops working (401, refresh → invalid_grant)."""
+def portal_uninstall(*, portal: Portal, by_app: bool = False) -> None:
+    """Uninstall the app: every token of the portal stops working (401, refresh → invalid_grant).
+
+    The customer uninstalls unless `by_app` (the app's own `DELETE /appinstalls/…/external-install`). If the app
+    was installed and its webhooks component subscribes to `app.uninstall`, the uninstall event is queued.
+    """
+    from sandbox.hubspot.webhooks import events  # events imports this module (app_id), so import it late
+
     with transaction.atomic():
-        Portal.objects.filter(pk=portal.pk).update(installed=False)
+        was_installed = Portal.objects.filter(pk=portal.pk, installed=True).update(installed=False) == 1
         AccessToken.objects.filter(portal=portal).update(revoked=True)
         RefreshToken.objects.filter(portal=portal).update(revoked=True)
         AuthorizationCode.objects.filter(portal=portal, used_at__isnull=True).update(used_at=clock.now())
+        if was_installed:
+            source = events.app_source() if by_app else events.user_source(DEFAULT_USER_ID)
+            events.enqueue_uninstall(portal, source)
     portal.installed = False
 
 

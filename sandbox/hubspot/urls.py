@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.urls import path, re_path
 
 from sandbox.hubspot import api_views, consent, control, oauth, pages
+from sandbox.hubspot.webhooks import views as webhook_views
 
 app_name = "sandbox_hubspot"
 
@@ -46,6 +47,11 @@ urlpatterns = [
     path("_fake/faults", control.global_faults, name="control_faults"),
     path("_fake/requests", control.unattributed_requests, name="control_unattributed_requests"),
     path("_fake/clock", control.clock_control, name="control_clock"),
+    # Webhooks: the app's component, delivery, the event log, fault injection.
+    path("_fake/apps/webhooks", webhook_views.app_webhooks, name="control_app_webhooks"),
+    path("_fake/webhooks", webhook_views.webhook_log, name="control_webhooks"),
+    path("_fake/webhooks/deliver", webhook_views.deliver, name="control_webhooks_deliver"),
+    path("_fake/webhooks/faults", webhook_views.webhook_faults, name="control_webhooks_faults"),
     # Test-only API views that exercise the gateway without the CRM half.
     path("_fake/echo", api_views.echo, name="echo"),
     path("_fake/echo/search", api_views.echo_search, name="echo_search"),

@@ -8,9 +8,11 @@ coerced by type, an empty string clears a value, and `hasUniqueValue` values may
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sandbox.hubspot.webhooks import events as webhook_events
 from sandbox.hubspot_crm import associations, clock, errors, registry, rules, search_index, uniques, values
 from sandbox.hubspot_crm.associations import Edge
 from sandbox.hubspot_crm.errors import Problem
@@ -18,6 +20,18 @@ from sandbox.hubspot_crm.models import CrmObject, PortalState
 from sandbox.hubspot_crm.schema import Schema
 
 SYSTEM_SOURCE = "CALCULATED"
+
+
+@dataclass(frozen=True)
+class HistorySource:
+    """Who wrote: the `sourceType` of the property history entries a write records (values the type's rules
+    compute get CALCULATED), and the HubSpot user for edits made in HubSpot's UI (`updatedByUserId`)."""
+
+    source_type: str = "API"
+    user_id: int | None = None
+
+
+API_WRITE = HistorySource()
 
 
 def changes_from(schema: Schema, raw: Any, current: dict[str, str]) -> dict[str, str | None]:
@@ -66,12 +80,20 @@ def _system(schema: Schema, merged: dict[str, str], object_id: int, created: dat
             merged[name] = value
 
 
-def _record_history(obj: CrmObject, before: dict[str, str], stamp: datetime, written: set[str]) -> None:
+def _record_history(
+    obj: CrmObject, before: dict[str, str], stamp: datetime, written: set[str], source: HistorySource = API_WRITE
+) -> None:
     for name in set(before) | set(obj.properties):
         if before.get(name) == obj.properties.get(name):
             continue
-        source = "API" if name in written else SYSTEM_SOURCE
-        entry = {"value": obj.properties.get(name, ""), "timestamp": clock.iso(stamp), "sourceType": source}
+        by_writer = name in written
+        entry: dict[str, Any] = {
+            "value": obj.properties.get(name, ""),
+            "timestamp": clock.iso(stamp),
+            "sourceType": source.source_type if by_writer else SYSTEM_SOURCE,
+        }
+        if by_writer and source.user_id is not None:
+            entry["updatedByUserId"] = source.user_id
         obj.history[name] = [entry, *obj.history.get(name, [])]
 
 
@@ -110,11 +132,15 @@ def create(schema: Schema, state: PortalState, raw: Any, raw_associations: Any =
     for target, spec in edges_wanted:
         associations.create(Edge(obj, target, spec))
     rules.after_write(schema, obj, None)
+    webhook_events.note_write(schema.type_id, object_id, {}, obj.properties, stamp, created=True)
     return obj
 
 
-def update(schema: Schema, state: PortalState, obj: CrmObject, raw: Any) -> CrmObject:
-    """Apply a `properties` object to a live record (a write that changes nothing leaves it untouched)."""
+def update(
+    schema: Schema, state: PortalState, obj: CrmObject, raw: Any, *, source: HistorySource = API_WRITE
+) -> CrmObject:
+    """Apply a `properties` object to a live record (a write that changes nothing leaves it untouched, and
+    produces no webhook event: HubSpot sends none for a value set to what it already was)."""
     stamp = clock.now()
     previous = dict(obj.properties)
     changes = changes_from(schema, raw, previous)
@@ -126,22 +152,26 @@ def update(schema: Schema, state: PortalState, obj: CrmObject, raw: Any) -> CrmO
     _system(schema, merged, obj.object_id, obj.created_at, stamp)
     obj.properties = merged
     obj.updated_at = stamp
-    _record_history(obj, previous, stamp, set(changes))
+    _record_history(obj, previous, stamp, set(changes), source)
     search_index.on_write(obj, previous, stamp, state.search_lag_seconds)
     obj.save()
     uniques.sync(schema, obj)
     rules.after_write(schema, obj, previous)
+    webhook_events.note_write(schema.type_id, obj.object_id, previous, obj.properties, stamp, created=False)
     return obj
 
 
-def archive(schema: Schema, obj: CrmObject) -> None:
-    """Move a live record to the recycling bin (its unique values and associations are released)."""
+def archive(schema: Schema, obj: CrmObject, *, merged: bool = False) -> None:
+    """Move a live record to the recycling bin (its unique values and associations are released). A record
+    merged into another is archived too, but its webhook event is the merge, not a deletion (fake's reading)."""
     rules.before_archive(schema, obj)
     obj.archived = True
     obj.archived_at = clock.now()
     obj.save(update_fields=["archived", "archived_at"])
     uniques.sync(schema, obj)
     associations.remove_all_of(obj)
+    if not merged:
+        webhook_events.note_deletion(schema.type_id, obj.object_id, obj.archived_at)
 
 
 def plan_inline(schema: Schema, raw: Any) -> list[tuple[CrmObject, registry.AssociationTypeSpec]]:
@@ -228,8 +258,9 @@ def merge(schema: Schema, state: PortalState, primary: CrmObject, other: CrmObje
         for edge in associations.edges_from(schema.hub_id, other.object_id)
         if edge.to_id != primary.object_id
     ]
-    archive(schema, other)
+    archive(schema, other, merged=True)
     primary = update(schema, state, primary, fill)
+    webhook_events.note_merge(schema.type_id, primary.object_id, other.object_id, len(fill), other.archived_at)
     for to_type, to_id, type_id in moved:
         target = associations.live(schema.hub_id, to_type, to_id)
         spec = registry.association_type(schema.type_id, type_id)

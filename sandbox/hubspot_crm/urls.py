@@ -114,6 +114,7 @@ control_routes = [
     path("_fake/crm/<int:hub_id>/search-lag", control.search_lag, name="hubspot_crm_fake_search_lag"),
     path("_fake/crm/<int:hub_id>/search-index/flush", control.flush_index, name="hubspot_crm_fake_flush"),
     path("_fake/crm/<int:hub_id>/reset", control.reset, name="hubspot_crm_fake_reset"),
+    path("_fake/portals/<int:hub_id>/user-edit", control.user_edit, name="hubspot_crm_fake_user_edit"),
 ]
 
 urlpatterns = [

@@ -18,6 +18,7 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 
 from sandbox.hubspot.gateway import HubSpotError, hubspot_api
+from sandbox.hubspot.webhooks import events as webhook_events
 from sandbox.hubspot_crm import access, clock, errors, objects, seed, serialize, uniques
 from sandbox.hubspot_crm.http import body_object, check_fields, envelope, inputs_of, no_content, query_bool, respond
 from sandbox.hubspot_crm.models import CrmObject, PortalState
@@ -64,7 +65,8 @@ class Run:
     def attempt(self, index: int, work: Callable[[], dict[str, Any]]) -> None:
         """Run `work` for input `index`; a failure fails the request unless the batch is partial."""
         try:
-            with transaction.atomic():
+            # A failed input rolls back to its savepoint, and its webhook events are forgotten with it.
+            with webhook_events.savepoint(), transaction.atomic():
                 result = work()
         except HubSpotError as exc:
             if not self.partial:

@@ -1,8 +1,10 @@
-"""Server-rendered pages showing what a sync wrote into the fake CRM (GET only, no auth: dev sandbox).
+"""Server-rendered pages showing what a sync wrote into the fake CRM (no auth: dev sandbox).
 
 - `/sandbox/hubspot/_pages/`: portals with their record counts.
 - `/sandbox/hubspot/_pages/<hub_id>/<type>/`: records of a type with key properties, 50 per page.
-- `/sandbox/hubspot/_pages/<hub_id>/<type>/<id>/`: every property, associations and history of one record.
+- `/sandbox/hubspot/_pages/<hub_id>/<type>/<id>/`: every property, associations and history of one record, and
+  a form (POST, CSRF-protected) that edits a property as a HubSpot user would (`user_edits.py`: same validation
+  as the API, history and webhook events with source CRM_UI), so a person can watch the edit reach the app.
 """
 
 from __future__ import annotations
@@ -12,12 +14,12 @@ from typing import Any
 from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
 
 from sandbox.hubspot.gateway import HubSpotError
 from sandbox.hubspot.models import Portal  # read only: the portals of the OAuth half, for the index page
-from sandbox.hubspot_crm import registry, seed
+from sandbox.hubspot_crm import registry, seed, user_edits
 from sandbox.hubspot_crm.models import Association, CrmObject, PortalState, PropertyDefinition
 from sandbox.hubspot_crm.registry import ObjectTypeSpec
 
@@ -86,19 +88,49 @@ def records(request: HttpRequest, hub_id: int, object_type: str) -> HttpResponse
     return render(request, "sandbox_hubspot_crm/records.html", context)
 
 
-@require_GET
+def _edit(request: HttpRequest, hub_id: int, spec: ObjectTypeSpec, object_id: int) -> tuple[str, str]:
+    """Apply the page's edit form: (property edited, "") or ("", HubSpot's error message)."""
+    name = request.POST.get("property", "")
+    try:
+        user_edits.user_edit(hub_id, spec.type_id, object_id, {name: request.POST.get("value", "")})
+    except HubSpotError as exc:
+        return "", exc.message
+    return name, ""
+
+
+@require_http_methods(["GET", "POST"])
 def record(request: HttpRequest, hub_id: int, object_type: str, object_id: int) -> HttpResponse:
-    """Every property and association of one record."""
+    """Every property and association of one record; POST edits one property as a HubSpot user."""
     spec = _spec(object_type)
+    error = ""
+    if request.method == "POST":
+        edited, error = _edit(request, hub_id, spec, object_id)
+        if not error:  # post/redirect/get, so reloading the page does not edit again
+            return redirect(f"{request.path}?edited={edited}")
     obj = CrmObject.objects.filter(hub_id=hub_id, object_type_id=spec.type_id, object_id=object_id).first()
     if obj is None:
         raise Http404(f"No {spec.singular} {object_id} in hub {hub_id}")
-    labels = dict(
-        PropertyDefinition.objects.filter(hub_id=hub_id, object_type_id=spec.type_id).values_list("name", "label")
-    )
+    definitions = PropertyDefinition.objects.filter(hub_id=hub_id, object_type_id=spec.type_id)
+    labels = dict(definitions.values_list("name", "label"))
+    writable = sorted(definitions.filter(archived=False, read_only_value=False).values_list("name", flat=True))
     properties = [(name, labels.get(name, ""), value) for name, value in sorted(obj.properties.items())]
+    context = {
+        "hub_id": hub_id,
+        "spec": spec,
+        "obj": obj,
+        "properties": properties,
+        "links": _links(hub_id, obj),
+        "writable": writable,
+        "edited": request.GET.get("edited", ""),
+        "error": error,
+        "form": request.POST if error else {},
+    }
+    return render(request, "sandbox_hubspot_crm/record.html", context, status=400 if error else 200)
+
+
+def _links(hub_id: int, obj: CrmObject) -> list[dict[str, Any]]:
     edges = Association.objects.filter(hub_id=hub_id, from_id=obj.object_id).order_by("to_type_id", "to_id", "type_id")
-    links = [
+    return [
         {
             "spec": registry.OBJECT_TYPES.get(edge.to_type_id),
             "to_id": edge.to_id,
@@ -108,5 +140,3 @@ def record(request: HttpRequest, hub_id: int, object_type: str, object_id: int) 
         }
         for edge in edges
     ]
-    context = {"hub_id": hub_id, "spec": spec, "obj": obj, "properties": properties, "links": links}
-    return render(request, "sandbox_hubspot_crm/record.html", context)
