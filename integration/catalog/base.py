@@ -489,7 +489,12 @@ class ObjectSpec:
             return (
                 f"Kleer sets {field_.label.lower()} only when the record is created, so HubSpot edits cannot change it."
             )
-        if hubspot_property not in self.target(hubspot_object).inbound_properties:
+        target = self.target(hubspot_object)
+        if not target.inbound_properties:
+            others = [t.label for t in self.targets if t.inbound_properties]
+            advice = f"; sync {self.label.lower()} to {' or '.join(others)} for two-way" if others else ""
+            return f"HubSpot sends apps no change notifications for {target.label}{advice}."
+        if hubspot_property not in target.inbound_properties:
             return (
                 f"HubSpot does not notify the app about changes to {hubspot_property!r}: only the properties the "
                 "app subscribed to when it was published can send edits back to Kleer."

@@ -86,9 +86,10 @@ COMPANY_TRIGGERS = (
 )  # fmt: skip
 # Not documented by the incumbent: the standard contact properties the contact target's defaults write.
 CONTACT_TRIGGERS = ("firstname", "email", "phone", "address", "zip", "city", "country", "kleer_orgno")
-# Not documented by the incumbent ("the HubSpot project properties that trigger inbound sync are not listed",
-# §3.6): the properties the two project targets' default mappings write.
-PROJECT_TRIGGERS = ("hs_name", "hs_start_date", "hs_description", "kleer_project_number", "kleer_budget_amount")
+# Projects (0-970) are not among the object types HubSpot's generic webhooks cover
+# (https://developers.hubspot.com/docs/api-reference/2026-03/webhooks/guide, "Supported object types"), so
+# projects synced to HubSpot projects are one-way; synced to deals, the properties their default mappings write
+# are two-way (the incumbent does not list its project triggers, §3.6).
 PROJECT_DEAL_TRIGGERS = ("dealname", "amount", "kleer_project_number")
 
 
@@ -446,7 +447,6 @@ PROJECTS = ObjectSpec(
                 M("budget-amount", "kleer_budget_amount"),
             ),
             needs_pipeline=True,
-            inbound_properties=PROJECT_TRIGGERS,
         ),
         Target(
             hubspot_object="deals",

@@ -70,7 +70,15 @@ def test_kleer_values_for_takes_only_the_given_mappings_and_refuses_emptying_a_r
         (CLIENTS, "companies", None, "kleer_currency", "A constant has no Kleer field to write back to."),
         (CLIENTS, "companies", "user.id", "kleer_email", "Responsible user is a Kleer reference"),
         (PROJECTS, "projects", "name", "hs_name", "Kleer sets name only when the record is created"),
-        (PROJECTS, "projects", "budget-amount", "kleer_budget_amount", None),
+        (
+            PROJECTS,
+            "projects",
+            "budget-amount",
+            "kleer_budget_amount",
+            "HubSpot sends apps no change notifications for Projects; sync projects to Deals for two-way.",
+        ),
+        (PROJECTS, "deals", "budget-amount", "amount", None),
+        (PROJECTS, "deals", "name", "dealname", "Kleer sets name only when the record is created"),
         (catalog.get("invoices"), "invoices", "number", "hs_number", "Invoices sync from Kleer to HubSpot only."),
     ],
 )
