@@ -144,15 +144,19 @@ class HttpClient:
         *,
         idempotent: bool | None = None,
         log_path: str | None = None,
+        accept: tuple[int, ...] = (),
         **kwargs: Any,
     ) -> requests.Response:
-        """Send one request with bounded retries; return the 2xx response or raise an ApiError."""
+        """Send one request with bounded retries; return the 2xx response or raise an ApiError.
+
+        Statuses in `accept` are answers the caller expects (a 409 "already exists"): returned like a 2xx and
+        not counted as failed calls in the portal's API budget."""
         if idempotent is None:
             idempotent = method.upper() in {"GET", "HEAD", "OPTIONS", "DELETE"}
         url = path if path.startswith("http") else f"{self.base_url.rstrip('/')}/{path.lstrip('/')}"
         kwargs.setdefault("timeout", (CONNECT_TIMEOUT, settings.HTTP_TIMEOUT_SECONDS))
         for attempt in range(1, self.retry.max_attempts + 1):
-            error, response = self._attempt(method, url, log_path or path, idempotent, kwargs)
+            error, response = self._attempt(method, url, log_path or path, idempotent, accept, kwargs)
             if error is None:
                 return response  # type: ignore[return-value]
             if error.permanent or attempt == self.retry.max_attempts:
@@ -161,7 +165,7 @@ class HttpClient:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _attempt(
-        self, method: str, url: str, log_path: str, idempotent: bool, kwargs: dict[str, Any]
+        self, method: str, url: str, log_path: str, idempotent: bool, accept: tuple[int, ...], kwargs: dict[str, Any]
     ) -> tuple[ApiError | None, requests.Response | None]:
         if self.before_call is not None:
             self.before_call()
@@ -176,7 +180,7 @@ class HttpClient:
         cid = response.headers.get("X-HubSpot-Correlation-Id", "") or str(uuid.uuid4())
         self._log(method, log_path, response.status_code, started, cid)
         self.stats.by_status[response.status_code] = self.stats.by_status.get(response.status_code, 0) + 1
-        if 200 <= response.status_code < 300:
+        if 200 <= response.status_code < 300 or response.status_code in accept:
             return None, response
         self.stats.errors += 1
         if response.status_code == 429:

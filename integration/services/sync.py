@@ -13,7 +13,7 @@ from integration.catalog import Plan
 from integration.clients.errors import ApiError, TransientError
 from integration.clients.hubspot import HubSpotClient
 from integration.clients.kleer import KleerClient
-from integration.models import HubSpotInstallation, ObjectSync, Portal, SyncRun
+from integration.models import HubSpotInstallation, KleerCredentials, ObjectSync, Portal, SyncRun
 from integration.services.audit import Actor, audit_record
 from integration.services.runs import sync_run_counts_reload, sync_run_finish, sync_run_start
 from integration.sync.engine import RunResult, object_sync_execute
@@ -133,6 +133,8 @@ def _count_calls(run: SyncRun, hubspot: HubSpotClient) -> None:
 
 
 def _finish(run: SyncRun, object_sync: ObjectSync, result: RunResult, hubspot: HubSpotClient) -> SyncRun:
+    # The run read Kleer with the saved key, which proves it as well as the check on saving does.
+    KleerCredentials.objects.filter(portal_id=run.portal_id).update(verified_at=timezone.now())
     counts = result.counts[object_sync.object_type]
     counts.apply_to(run)
     _count_calls(run, hubspot)
