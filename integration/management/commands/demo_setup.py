@@ -5,6 +5,8 @@ Idempotent: does nothing on later starts (the demo portal is seeded once).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
@@ -14,6 +16,7 @@ from integration.models import Portal
 
 DEMO_EMAIL = "admin@example.com"
 DEMO_PASSWORD = "admin"  # development-only login, created only with DEBUG on
+FIRST_SYNC_MARKER = Path(settings.VAR_DIR) / "demo-first-sync"
 
 
 class Command(BaseCommand):
@@ -40,7 +43,12 @@ class Command(BaseCommand):
                     "--agreements=20",
                     "--projects=10",
                     "--connect",
+                    # Pro with every object on: the first screen a newcomer sees is the whole product syncing.
+                    "--pro",
                     stdout=self.stdout,
                 )
+                portal = Portal.objects.get()
+                # bin/run-dev runs the first sync once the server (which serves the sandbox) answers.
+                FIRST_SYNC_MARKER.write_text(str(portal.hub_id))
             except Exception as exc:  # the demo must never stop the app from starting
                 self.stderr.write(f"demo_setup: could not seed the demo portal: {exc}")
