@@ -111,8 +111,26 @@ def frameable(response: HttpResponse) -> HttpResponse:
     view is also exempted from XFrameOptionsMiddleware by `xframe_options_exempt`).
     """
     ancestors = " ".join(settings.FRAME_ANCESTORS) or "'none'"
-    response["Content-Security-Policy"] = f"frame-ancestors {ancestors}"
+    response["Content-Security-Policy"] = f"{PAGE_POLICY}; frame-ancestors {ancestors}"
     return response
+
+
+# The settings pages load only their own static files: no inline script or style, no third-party origin, no
+# plugins, forms that post only back here (and to HubSpot's consent page, which Reconnect leads to). An injected
+# script tag or a form pointing elsewhere is inert.
+# Reference: https://developer.mozilla.org/en-US/docs/Web/HTTP/Headers/Content-Security-Policy
+PAGE_POLICY = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+    )
+)
 
 
 def signed_out(request: HttpRequest) -> HttpResponse:

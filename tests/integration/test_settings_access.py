@@ -6,6 +6,7 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.test import Client
 
+from accounts.portal_session import PAGE_POLICY
 from integration.models import AuditEvent, FieldMapping, KleerCredentials
 from integration.services.installations import portal_install
 from integration.views import settings_objects
@@ -71,7 +72,7 @@ def test_anonymous_visitors_are_asked_to_open_the_page_from_hubspot(client, port
         response = client.get(url)
         assert response.status_code == 403, url
         assert b"Open the settings from HubSpot" in response.content
-        assert response["Content-Security-Policy"].startswith("frame-ancestors ")
+        assert "; frame-ancestors " in response["Content-Security-Policy"]
     assert client.get("/settings/").status_code == 403
 
 
@@ -160,7 +161,7 @@ def test_csrf_failure_page_shows_inside_hubspots_frame_and_links_back(portal_a, 
     response = client.post(f"/portals/{portal_a.hub_id}/settings/clients/toggle", {"enabled": "1"})
     assert response.status_code == 403
     assert "X-Frame-Options" not in response.headers
-    assert response["Content-Security-Policy"] == "frame-ancestors https://app.hubspot.com"
+    assert response["Content-Security-Policy"] == f"{PAGE_POLICY}; frame-ancestors https://app.hubspot.com"
     page = response.content.decode()
     assert "This page has expired" in page and "not saved</strong>" in page
     assert f'href="/portals/{portal_a.hub_id}/settings/"' in page
@@ -178,7 +179,15 @@ def test_settings_pages_may_be_framed_by_hubspot_only(client, portal_a, settings
     settings.FRAME_ANCESTORS = ["https://app.hubspot.com", "https://app-eu1.hubspot.com"]
     bind(client, portal_a.hub_id)
     response = client.get(f"/portals/{portal_a.hub_id}/settings/")
-    assert response["Content-Security-Policy"] == "frame-ancestors https://app.hubspot.com https://app-eu1.hubspot.com"
+    assert response["Content-Security-Policy"] == (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+        "object-src 'none'; base-uri 'none'; form-action 'self'; "
+        "frame-ancestors https://app.hubspot.com https://app-eu1.hubspot.com"
+    )
+    # No page of the settings needs an inline script or style, which the policy would block.
+    for url in settings_urls(portal_a.hub_id, FieldMapping.objects.filter(object_sync__portal=portal_a).first().pk):
+        page = client.get(url).content.decode()
+        assert "<script>" not in page and "<style" not in page and ' style="' not in page and " onclick=" not in page
     assert "X-Frame-Options" not in response
     # Pages outside the settings keep the site-wide DENY.
     assert client.get("/hubspot/oauth/callback").headers["X-Frame-Options"] == "DENY"
