@@ -139,7 +139,10 @@ def test_two_way_type_with_hubspot_to_kleer_on_says_two_way(client, portal):
     assert '<h2 id="inbound-title">HubSpot → Kleer</h2>' in inbound
     assert 'role="switch"' in inbound and 'aria-checked="true"' in inbound and 'aria-label="HubSpot → Kleer"' in inbound
     assert f'<p id="inbound-help">{INBOUND_HELP}</p>' in inbound
+    assert '<p class="help" id="inbound-waiting">Clients sync is OFF, so nothing goes either way yet.</p>' in inbound
     assert "still go back" not in page
+    ObjectSync.objects.filter(portal=portal, object_type="clients").update(enabled=True)
+    assert 'id="inbound-waiting"' not in page_of(client, f"{BASE}clients/")
 
 
 def test_two_way_type_with_hubspot_to_kleer_off_says_nothing_goes_back(client, portal):
@@ -241,7 +244,9 @@ def test_dialog_disables_the_control_with_the_reason_where_hubspot_cannot_notify
     assert fragment.strip().endswith("</fieldset>")
     assert ' disabled aria-describedby="direction-reason">' in fragment
     assert checked(fragment) == "one_way"
-    assert f'<p class="help" id="direction-reason">Kleer → HubSpot only: {html.escape(NOT_NOTIFIED)}</p>' in fragment
+    assert (
+        f'<p class="help" id="direction-reason">Only Kleer → HubSpot here. {html.escape(NOT_NOTIFIED)}</p>' in fragment
+    )
 
 
 @pytest.mark.parametrize(
@@ -261,7 +266,7 @@ def test_dialog_disables_the_control_with_the_reason_where_hubspot_cannot_notify
 def test_dialog_reasons_come_from_the_catalog(client, portal, object_type, kleer_field, prop, reason):
     url = f"{BASE}{object_type}/mappings/new?fragment=direction&kleer_field={kleer_field}&hubspot_property={prop}"
     fragment = page_of(client, url)
-    assert f'id="direction-reason">Kleer → HubSpot only: {html.escape(reason)}</p>' in fragment
+    assert f'id="direction-reason">Only Kleer → HubSpot here. {html.escape(reason)}</p>' in fragment
 
 
 def test_dialog_fragment_keeps_a_chosen_direction_and_defaults_new_ones_to_two_way(client, portal):
