@@ -4,8 +4,9 @@
 
 Writes `hubspot-project/` (hsproject.json, src/app/app-hsmeta.json, src/app/webhooks/webhooks-hsmeta.json) for a
 deployment at --base-url (default: the clearly fake https://kleer-hubspot.example.com, which the committed files
-use). With --check, writes nothing and exits non-zero naming every stale, missing or unexpected file. Deploy the
-generated project with the HubSpot CLI: `cd hubspot-project && hs project upload` (README "Two-way sync").
+use). With --check, writes nothing and exits non-zero naming every stale, missing or unexpected file. To deploy,
+generate for your PUBLIC_BASE_URL into another --directory and run `hs project upload` there (README "Two-way
+sync"); the committed files stay on the placeholder, which the stale-files test compares against.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ class Command(BaseCommand):
         count = len(webhook_subscriptions())
         self.stdout.write(
             f"{len(changed)} file(s) changed in {directory} for {base}; {count} property subscriptions. "
-            "Deploy with: hs project upload"
+            f"Deploy with: cd {directory} && hs project upload"
         )
 
     def _check(self, directory: Path, base: str) -> None:
