@@ -21,10 +21,6 @@ References:
 - hubspot-api.md §1.5 (scopes), §7.1 (settings page, permittedUrls), §8.1 (webhooks)
 
 Unverified against a real HubSpot account (kept here, in one place, so they are easy to correct):
-- Generic `crmObjects` subscriptions on `project`: HubSpot's list of object types for generic webhooks does not
-  name projects (https://developers.hubspot.com/docs/apps/legacy-apps/public-apps/create-generic-webhook-subscriptions);
-  if `hs project upload` refuses them, HubSpot cannot notify us about project edits and the Projects targets'
-  `inbound_properties` must be emptied (which makes every project mapping one-way, and says why).
 - The app-uninstall subscription (`APP_UNINSTALL`): HubSpot documents the APP_LIFECYCLE_EVENT subscription
   (eventTypeId 4-1916193, webhooks.json) but not how a marketplace app declares it in the webhooks component;
   this is the sandbox's reading (`hubEvents`, subscriptionType `app.uninstall`).
@@ -67,11 +63,13 @@ WEBHOOKS_PATH = "/hubspot/webhooks"
 
 # HubSpot's singular object names for generic webhook subscriptions (`objectType`), by the catalog's path name
 # (integration/catalog/hubspot.py HUBSPOT_OBJECTS). Only targets of two-way object types need one.
+# HubSpot projects are not among the generic webhook object types
+# (https://developers.hubspot.com/docs/apps/legacy-apps/public-apps/create-generic-webhook-subscriptions), so
+# the catalog's projects target lists no inbound properties and needs no entry here.
 WEBHOOK_OBJECT_TYPES = {
     "companies": "company",
     "contacts": "contact",
     "deals": "deal",
-    "projects": "project",  # [unverified], see the module docstring
 }
 
 # [unverified] The app-uninstall lifecycle subscription, as the sandbox's fake HubSpot takes it (see above).

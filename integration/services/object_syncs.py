@@ -84,13 +84,22 @@ def object_sync_set_enabled(
     return object_sync
 
 
+def two_way_possible(object_sync: ObjectSync) -> bool:
+    """Whether any mapping of this object can be two-way with its current HubSpot target: a two-way object type
+    in the catalog (clients, projects) whose target HubSpot notifies apps about (`Target.inbound_properties`;
+    HubSpot projects have none, deals do)."""
+    spec = object_sync.spec
+    return spec.two_way and bool(spec.target(object_sync.hubspot_object).inbound_properties)
+
+
 def inbound_active(object_sync: ObjectSync) -> bool:
     """Whether HubSpot edits of this object's two-way mappings are written to Kleer now.
 
-    The one rule the webhook processing and the settings page share, so what the tab says is what happens: a
-    two-way object type in the catalog (clients, projects), its sync ON, and its "HubSpot → Kleer" switch ON.
+    The rule the settings page words and the webhook processing applies (services/inbound.py ignores events
+    unless the object's sync and its "HubSpot → Kleer" switch are both ON): two-way possible with the current
+    target, the object's sync ON, and its switch ON.
     """
-    return object_sync.spec.two_way and object_sync.enabled and object_sync.inbound_enabled
+    return two_way_possible(object_sync) and object_sync.enabled and object_sync.inbound_enabled
 
 
 def object_sync_set_inbound(*, object_sync: ObjectSync, enabled: bool, actor: Actor) -> ObjectSync:

@@ -13,24 +13,41 @@ from accounts.portal_session import PortalAccess
 from integration import catalog
 from integration.catalog import Plan
 from integration.models import ObjectSync
+from integration.services.object_syncs import two_way_possible
 
 GENERAL_TAB = "general"
 
 
 @dataclass(frozen=True)
 class DirectionTexts:
-    """What an object tab says about direction. Derived from the catalog entry (`spec.two_way`) and the
-    "HubSpot → Kleer" switch (`ObjectSync.inbound_enabled`), the same two facts that turn HubSpot → Kleer on,
-    so the tab changes its words exactly when the behaviour changes."""
+    """What an object tab says about direction. Derived from the catalog entry (`spec.two_way` and the target's
+    `inbound_properties`) and the "HubSpot → Kleer" switch (`ObjectSync.inbound_enabled`), the facts that turn
+    HubSpot → Kleer on, so the tab changes its words exactly when the behaviour changes."""
 
     summary: str  # the tab head, after the schedule
     intro: str  # above the mappings table
-    badges: bool  # a Two-way / One-way badge per mapping (one-way object types: no badge noise)
+    # Two-way is possible here: the HubSpot → Kleer switch, a Two-way / One-way badge per mapping and the dialog's
+    # direction control are shown. Otherwise everything is one-way and the intro says so once (no badge noise).
+    two_way_here: bool
     two_way_title: str = ""  # tooltips of the badges
     one_way_title: str = ""
 
 
 ONE_WAY_TITLE = "Kleer → HubSpot only: edits of this property in HubSpot do not go back to Kleer."
+
+
+def _one_way_target_texts(spec: catalog.ObjectSpec, hubspot_object: str) -> DirectionTexts:
+    """A two-way object type synced to a HubSpot object HubSpot sends no change notifications for (projects)."""
+    target = spec.target(hubspot_object)
+    others = " or ".join(t.label.lower() for t in spec.targets if t.inbound_properties)
+    intro = (
+        f"{spec.label} synced to HubSpot {target.label.lower()} go one way, from Kleer to HubSpot: HubSpot sends apps "
+        f"no change notifications for {target.label.lower()}, so edits made there never reach Kleer."
+    )
+    if others:
+        intro += f" Sync {spec.label.lower()} to {others} (HubSpot object type above) for two-way."
+    summary = f"one-way: Kleer → HubSpot (two-way when synced to {others})" if others else "one-way: Kleer → HubSpot"
+    return DirectionTexts(summary=summary, intro=intro, two_way_here=False)
 
 
 def direction_texts(object_sync: ObjectSync) -> DirectionTexts:
@@ -40,8 +57,10 @@ def direction_texts(object_sync: ObjectSync) -> DirectionTexts:
         return DirectionTexts(
             summary="one-way: Kleer → HubSpot",
             intro=f"{spec.label} sync one way, from Kleer to HubSpot: edits made in HubSpot are never sent to Kleer.",
-            badges=False,
+            two_way_here=False,
         )
+    if not two_way_possible(object_sync):
+        return _one_way_target_texts(spec, object_sync.hubspot_object)
     if object_sync.inbound_enabled:
         return DirectionTexts(
             summary="two-way",
@@ -49,7 +68,7 @@ def direction_texts(object_sync: ObjectSync) -> DirectionTexts:
                 "Properties marked Two-way go both ways: an edit in HubSpot is written to Kleer within seconds. "
                 "Properties marked One-way go from Kleer to HubSpot only: edits of them in HubSpot never reach Kleer."
             ),
-            badges=True,
+            two_way_here=True,
             two_way_title="Two-way: edits of this property in HubSpot are written to Kleer.",
             one_way_title=ONE_WAY_TITLE,
         )
@@ -59,7 +78,7 @@ def direction_texts(object_sync: ObjectSync) -> DirectionTexts:
             "HubSpot → Kleer is off, so edits made in HubSpot never reach Kleer, whatever a property's direction. "
             "Properties marked Two-way go back to Kleer once it is switched on."
         ),
-        badges=True,
+        two_way_here=True,
         two_way_title="Two-way once HubSpot → Kleer is switched on; until then Kleer → HubSpot only.",
         one_way_title=ONE_WAY_TITLE,
     )

@@ -22,6 +22,7 @@ from integration.forms import MappingForm
 from integration.models import FieldMapping, HubSpotInstallation, ObjectSync
 from integration.services.hubspot_properties import hubspot_properties, hubspot_property_create
 from integration.services.mappings import MappingError, mapping_delete, mapping_direction, mapping_save
+from integration.services.object_syncs import two_way_possible
 from integration.views.settings_common import done, is_dialog, object_sync_for, page_context, settings_url
 
 
@@ -83,8 +84,8 @@ def direction_choice(
 
 
 def _direction_context(object_sync: ObjectSync, form: MappingForm, mapping: FieldMapping | None) -> dict[str, Any]:
-    """The direction control of a rendered form (two-way object types only), from the form's current values."""
-    if not object_sync.spec.two_way:
+    """The direction control of a rendered form (where two-way is possible at all), from the form's values."""
+    if not two_way_possible(object_sync):
         return {}
     values = form.data if form.is_bound else form.initial
     chosen = values.get("direction") or (mapping.direction if mapping else None)
@@ -120,7 +121,7 @@ def mapping_form(
     """Add (no `mapping_id`) or edit a mapping. Buttons: save, refresh the property list, create a property."""
     object_sync = object_sync_for(access, object_type)
     mapping = get_object_or_404(FieldMapping, pk=mapping_id, object_sync=object_sync) if mapping_id else None
-    if request.method == "GET" and request.GET.get("fragment") == "direction" and object_sync.spec.two_way:
+    if request.method == "GET" and request.GET.get("fragment") == "direction" and two_way_possible(object_sync):
         return _direction_fragment(request, access, object_sync, mapping)
     action = request.POST.get("action", "save") if request.method == "POST" else ""
     properties, properties_error = _properties(object_sync, refresh=action == "refresh")

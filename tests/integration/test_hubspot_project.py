@@ -20,6 +20,7 @@ from integration.hubspot_project import (
     stale_files,
     webhook_subscriptions,
 )
+from sandbox.hubspot.webhooks import config as sandbox_webhooks
 
 FILES = ["hsproject.json", "src/app/app-hsmeta.json", "src/app/webhooks/webhooks-hsmeta.json"]
 
@@ -40,10 +41,10 @@ def test_subscriptions_are_the_two_way_targets_inbound_properties_once_each():
         for prop in target.inbound_properties
     }
     subscriptions = webhook_subscriptions()
-    assert len(subscriptions) == len(expected) == 46
+    assert len(subscriptions) == len(expected) == 41
     assert {(s.object_type, s.property_name) for s in subscriptions} == expected
     assert subscriptions == sorted(subscriptions)
-    assert {s.object_type for s in subscriptions} == {"company", "contact", "deal", "project"}
+    assert {s.object_type for s in subscriptions} == {"company", "contact", "deal"}  # no HubSpot projects
     # The incumbent's documented company triggers are all there; one-way object types subscribe to nothing.
     assert PropertySubscription("company", "phone") in subscriptions
     assert PropertySubscription("company", "kleer_payment_days") in subscriptions
@@ -61,6 +62,16 @@ def test_two_way_is_offered_exactly_where_hubspot_notifies_us():
             for prop in (*target.inbound_properties, "kleer_foreign_id", "hs_object_id"):
                 possible = any(spec.one_way_reason(target.hubspot_object, name, prop) is None for name in writable)
                 assert possible == ((object_type, prop) in subscribed), (spec.key, target.hubspot_object, prop)
+
+
+def test_the_sandboxs_fake_hubspot_accepts_the_generated_webhooks_component():
+    """The fake validates a component as `hs project upload` would (every field, HubSpot's generic object types,
+    the app-uninstall hub event), so the generated file is at least what the fake believes HubSpot takes."""
+    component = json.loads(project_files()["src/app/webhooks/webhooks-hsmeta.json"])
+    target_url, limit, subscriptions = sandbox_webhooks.validate(component)
+    assert (target_url, limit) == (f"{DEFAULT_BASE_URL}/hubspot/webhooks", 10)
+    assert len(subscriptions) == len(webhook_subscriptions()) + 1
+    assert [s.subscription_type for s in subscriptions if s.group == "hubEvents"] == ["app.uninstall"]
 
 
 def test_webhooks_component_shape_and_target_url():

@@ -24,7 +24,12 @@ from integration.models import (
 from integration.services.audit import Actor
 from integration.services.installations import portal_install
 from integration.services.mappings import mapping_save
-from integration.services.object_syncs import ObjectSyncError, inbound_active, object_sync_set_inbound
+from integration.services.object_syncs import (
+    ObjectSyncError,
+    inbound_active,
+    object_sync_set_inbound,
+    object_sync_set_target,
+)
 from integration.services.portal_settings import PortalSettingsError, portal_sync_rules_save
 from integration.views import settings_mappings, settings_objects
 
@@ -204,13 +209,39 @@ def test_table_badges_follow_each_mappings_direction_with_the_reason_in_the_tool
     )
 
 
-def test_project_name_is_one_way_because_kleer_sets_it_only_on_create(client, portal):
+def test_projects_synced_to_hubspot_projects_say_one_way_once_and_offer_no_direction(client, portal):
     page = page_of(client, f"{BASE}projects/")
-    assert ">One-way</span>" in row(page, "hs_name")
-    assert badge_title(row(page, "hs_name")).endswith(
+    assert head_summary(page) == (
+        "Kleer projects → HubSpot projects · every 15 minutes · one-way: Kleer → HubSpot (two-way when synced to deals)"
+    )
+    assert intro(page) == (
+        "Projects synced to HubSpot projects go one way, from Kleer to HubSpot: HubSpot sends apps no change "
+        "notifications for projects, so edits made there never reach Kleer. Sync projects to deals (HubSpot "
+        "object type above) for two-way."
+    )
+    assert 'id="inbound"' not in page
+    assert "badge" not in page.split("<tbody>")[1].split("</tbody>")[0]
+    mapping = mapping_of(portal, "projects", "hs_description")
+    assert mapping.direction == "one_way"
+    assert 'name="direction"' not in page_of(client, f"{BASE}projects/mappings/{mapping.pk}/")
+
+
+def test_projects_synced_to_deals_are_two_way_except_the_name_kleer_sets_only_on_create(client, portal):
+    object_sync_set_target(object_sync=sync_of(portal, "projects"), hubspot_object="deals", actor=Actor.system())
+    page = page_of(client, f"{BASE}projects/")
+    assert head_summary(page) == "Kleer projects → HubSpot deals · every 15 minutes · two-way"
+    assert intro(page) == INTRO_ON
+    assert 'id="inbound"' in page
+    assert ">Two-way</span>" in row(page, "amount")
+    assert ">One-way</span>" in row(page, "dealname")
+    assert badge_title(row(page, "dealname")).endswith(
         "Kleer sets name only when the record is created, so HubSpot edits cannot change it."
     )
-    assert ">Two-way</span>" in row(page, "hs_description")
+    url = f"{BASE}projects/mappings/new?fragment=direction&kleer_field=name&hubspot_property=dealname"
+    assert (
+        'id="direction-reason">Only Kleer → HubSpot here. Kleer sets name only when the record is created, so '
+        "HubSpot edits cannot change it.</p>"
+    ) in page_of(client, url)
 
 
 # -- The direction control in the mapping dialog -------------------------------------------------------------
@@ -255,12 +286,6 @@ def test_dialog_disables_the_control_with_the_reason_where_hubspot_cannot_notify
         ("clients", "", "phone", "A constant has no Kleer field to write back to."),
         ("clients", "user.id", "phone", "Responsible user is a Kleer reference and cannot be changed from HubSpot."),
         ("clients", "phone", "", "Choose the HubSpot property first."),
-        (
-            "projects",
-            "name",
-            "hs_name",
-            "Kleer sets name only when the record is created, so HubSpot edits cannot change it.",
-        ),
     ],
 )
 def test_dialog_reasons_come_from_the_catalog(client, portal, object_type, kleer_field, prop, reason):
@@ -430,7 +455,7 @@ def test_set_inbound_service_refuses_one_way_types_and_records_no_change_twice(p
     assert not AuditEvent.objects.filter(action__startswith="object_sync.inbound").exists()
 
 
-def test_inbound_is_active_only_for_a_two_way_type_with_its_sync_and_the_switch_on(portal):
+def test_inbound_is_active_only_for_a_two_way_type_and_target_with_its_sync_and_the_switch_on(portal):
     clients, products = sync_of(portal, "clients"), sync_of(portal, "products")
     assert (clients.enabled, clients.inbound_enabled, inbound_active(clients)) == (False, True, False)
     clients.enabled = True
@@ -439,6 +464,12 @@ def test_inbound_is_active_only_for_a_two_way_type_with_its_sync_and_the_switch_
     assert inbound_active(clients) is False
     products.enabled = products.inbound_enabled = True
     assert inbound_active(products) is False
+    # Projects: HubSpot sends no notifications for its projects object, so only projects synced to deals.
+    projects = sync_of(portal, "projects")
+    projects.enabled = projects.inbound_enabled = True
+    assert inbound_active(projects) is False
+    projects.hubspot_object = "deals"
+    assert inbound_active(projects) is True
 
 
 # -- Inbound errors on the tab -------------------------------------------------------------------------------
