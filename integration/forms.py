@@ -9,7 +9,9 @@ from typing import Any
 from django import forms
 
 from integration import catalog
+from integration.models import ConflictRule, MatchRule
 from integration.services.mappings import property_name_error
+from integration.services.portal_settings import CONFLICT_RULE_QUESTION, MATCH_RULE_QUESTION, choices_message
 
 NONE_FIELD_LABEL = "None (write the default value only)"
 NUMBER = re.compile(r"^-?(\d+(\.\d*)?|\.\d+)$")
@@ -65,6 +67,29 @@ class SyncConfigForm(forms.Form):
         label="Archive records deleted in Kleer",
         required=False,
         widget=forms.CheckboxInput(attrs={"aria-describedby": "archive-help"}),
+    )
+
+
+class SyncRulesForm(forms.Form):
+    """General Configuration → Conflicts and matching: who wins a conflict, how existing records are matched."""
+
+    conflict_rule = forms.ChoiceField(
+        label="When both sides changed",
+        choices=ConflictRule.choices,
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": choices_message(ConflictRule, CONFLICT_RULE_QUESTION),
+            "invalid_choice": choices_message(ConflictRule, CONFLICT_RULE_QUESTION),
+        },
+    )
+    match_rule = forms.ChoiceField(
+        label="Matching existing HubSpot records",
+        choices=MatchRule.choices,
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": choices_message(MatchRule, MATCH_RULE_QUESTION),
+            "invalid_choice": choices_message(MatchRule, MATCH_RULE_QUESTION),
+        },
     )
 
 
@@ -159,6 +184,9 @@ class MappingForm(forms.Form):
         max_length=500,
         help_text="Written when the Kleer value is empty, or always when the Kleer field is None.",
     )
+    # Rendered by hand (_mapping_direction.html: disabled, with the reason, where it cannot be two-way). The
+    # service validates it (`mapping_validate`), so a forged value gets the service's message and saves nothing.
+    direction = forms.CharField(label="Direction", required=False, max_length=20)
     new_property_label = forms.CharField(label="Label", required=False, max_length=200)
     new_property_name = forms.CharField(label="Internal name", required=False, max_length=100)
 

@@ -13,6 +13,7 @@ app_name = "integration"
 object_patterns = [
     path("", settings_objects.object_tab, name="object_tab"),
     path("toggle", settings_objects.toggle, name="object_toggle"),
+    path("inbound", settings_objects.inbound, name="object_inbound"),
     path("target", settings_objects.target, name="object_target"),
     path("pipeline", settings_objects.pipeline, name="object_pipeline"),
     path("sync", settings_objects.sync_now, name="object_sync_now"),
@@ -25,6 +26,7 @@ settings_patterns = [
     path("", settings_general.general, name="settings"),
     path("credentials", settings_general.credentials, name="settings_credentials"),
     path("sync-configuration", settings_general.sync_config, name="settings_sync_config"),
+    path("conflicts-and-matching", settings_general.sync_rules, name="settings_sync_rules"),
     path("<slug:object_type>/", include(object_patterns)),
 ]
 

@@ -1,4 +1,4 @@
-"""Switching object types on and off, and changing their HubSpot target."""
+"""Switching object types on and off (and their HubSpot → Kleer direction), and changing their HubSpot target."""
 
 from __future__ import annotations
 
@@ -80,6 +80,49 @@ def object_sync_set_enabled(
             target=object_sync.spec.label,
             before={"enabled": not enabled},
             after={"enabled": enabled},
+        )
+    return object_sync
+
+
+def two_way_possible(object_sync: ObjectSync) -> bool:
+    """Whether any mapping of this object can be two-way with its current HubSpot target: a two-way object type
+    in the catalog (clients, projects) whose target HubSpot notifies apps about (`Target.inbound_properties`;
+    HubSpot projects have none, deals do)."""
+    spec = object_sync.spec
+    return spec.two_way and bool(spec.target(object_sync.hubspot_object).inbound_properties)
+
+
+def inbound_active(object_sync: ObjectSync) -> bool:
+    """Whether HubSpot edits of this object's two-way mappings are written to Kleer now.
+
+    The rule the settings page words and the webhook processing applies (services/inbound.py ignores events
+    unless the object's sync and its "HubSpot → Kleer" switch are both ON): two-way possible with the current
+    target, the object's sync ON, and its switch ON.
+    """
+    return two_way_possible(object_sync) and object_sync.enabled and object_sync.inbound_enabled
+
+
+def object_sync_set_inbound(*, object_sync: ObjectSync, enabled: bool, actor: Actor) -> ObjectSync:
+    """Switch "HubSpot → Kleer" (ObjectSync.inbound_enabled) on or off; audited.
+
+    Only two-way object types take HubSpot edits back; switching it on for any other is refused with the
+    catalog's reason and changes nothing. Switching off is always allowed.
+    """
+    spec = object_sync.spec
+    if enabled and not spec.two_way:
+        raise ObjectSyncError(spec.one_way_reason(object_sync.hubspot_object, None, ""))
+    if enabled == object_sync.inbound_enabled:
+        return object_sync
+    with transaction.atomic():
+        object_sync.inbound_enabled = enabled
+        object_sync.save(update_fields=["inbound_enabled", "updated_at"])
+        audit_record(
+            portal=object_sync.portal,
+            actor=actor,
+            action="object_sync.inbound_enabled" if enabled else "object_sync.inbound_disabled",
+            target=spec.label,
+            before={"inbound_enabled": not enabled},
+            after={"inbound_enabled": enabled},
         )
     return object_sync
 

@@ -1,10 +1,11 @@
-"""Portal-wide sync options edited on the settings page (General Configuration → Sync configuration)."""
+"""Portal-wide sync options edited on the settings page (General Configuration → Sync configuration, and
+Conflicts and matching)."""
 
 from __future__ import annotations
 
 from django.db import transaction
 
-from integration.models import Portal
+from integration.models import ConflictRule, MatchRule, Portal
 from integration.services.audit import Actor, audit_record
 
 HISTORY_MONTHS_RANGE = (1, 120)
@@ -36,6 +37,46 @@ def portal_sync_settings_save(
         portal=locked,
         actor=actor,
         action="portal.sync_settings_changed",
+        target=f"portal {locked.hub_id}",
+        before=before,
+        after=after,
+    )
+    return locked
+
+
+CONFLICT_RULE_QUESTION = "who wins when both sides changed"
+MATCH_RULE_QUESTION = "how existing HubSpot records are matched"
+
+
+def choices_message(choices: type[ConflictRule] | type[MatchRule], question: str) -> str:
+    """The refusal of a value outside `choices`, naming each of them (shared with the settings form)."""
+    *first, last = (f"“{label}”" for label in choices.labels)
+    return f"Choose {question}: {', '.join(first)} or {last}."
+
+
+@transaction.atomic
+def portal_sync_rules_save(*, portal: Portal, conflict_rule: str, match_rule: str, actor: Actor) -> Portal:
+    """Save who wins a conflict on a two-way property and how unlinked records find an existing HubSpot record.
+
+    `conflict_rule` is a ConflictRule value (latest, kleer, hubspot), `match_rule` a MatchRule value
+    (orgno_domain, orgno, off). A value outside them is refused with the choices named, and nothing changes.
+    Audited with what changed.
+    """
+    if conflict_rule not in ConflictRule.values:
+        raise PortalSettingsError(choices_message(ConflictRule, CONFLICT_RULE_QUESTION))
+    if match_rule not in MatchRule.values:
+        raise PortalSettingsError(choices_message(MatchRule, MATCH_RULE_QUESTION))
+    locked = Portal.objects.select_for_update().get(pk=portal.pk)
+    before = {"conflict_rule": locked.conflict_rule, "match_rule": locked.match_rule}
+    after = {"conflict_rule": conflict_rule, "match_rule": match_rule}
+    if before == after:
+        return locked
+    locked.conflict_rule, locked.match_rule = conflict_rule, match_rule
+    locked.save(update_fields=["conflict_rule", "match_rule", "updated_at"])
+    audit_record(
+        portal=locked,
+        actor=actor,
+        action="portal.sync_rules_changed",
         target=f"portal {locked.hub_id}",
         before=before,
         after=after,

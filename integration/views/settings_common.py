@@ -1,4 +1,5 @@
-"""What every settings tab shares: the tab bar, the portal's ObjectSync lookup, the One-way rule, dialog replies."""
+"""What every settings tab shares: the tab bar, the portal's ObjectSync lookup, the direction wording, dialog
+replies."""
 
 from __future__ import annotations
 
@@ -10,59 +11,77 @@ from django.urls import reverse
 
 from accounts.portal_session import PortalAccess
 from integration import catalog
-from integration.catalog import Direction, Plan
+from integration.catalog import Plan
 from integration.models import ObjectSync
+from integration.services.object_syncs import two_way_possible
 
 GENERAL_TAB = "general"
 
-# Product doc §4 (kleer-for-hubspot-product.md, "Trigger properties for Companies"): a change to one of these
-# HubSpot company properties starts an inbound sync. Any other mapped property shows the "One-way" badge: it
-# is still sent back to Kleer, but editing only it in HubSpot does not trigger anything.
-COMPANY_TRIGGER_PROPERTIES = frozenset(
-    {
-        "name",
-        "domain",
-        "phone",
-        "address",
-        "address2",
-        "city",
-        "state",
-        "zip",
-        "country",
-        "description",
-        "industry",
-        "website",
-        "numberofemployees",
-        "annualrevenue",
-        "orgno",
-        "organization_number",
-        "registration_number",
-        "vat_number",
-        "email",
-        "invoice_email",
-        "kleer_email",
-        "invoice_delivery_method",
-        "kleer_delivery_method",
-        "invoice_payment_days",
-        "kleer_payment_days",
-        "currency",
-        "kleer_currency",
-        "default_currency",
-    }
-)
+
+@dataclass(frozen=True)
+class DirectionTexts:
+    """What an object tab says about direction. Derived from the catalog entry (`spec.two_way` and the target's
+    `inbound_properties`) and the "HubSpot → Kleer" switch (`ObjectSync.inbound_enabled`), the facts that turn
+    HubSpot → Kleer on, so the tab changes its words exactly when the behaviour changes."""
+
+    summary: str  # the tab head, after the schedule
+    intro: str  # above the mappings table
+    # Two-way is possible here: the HubSpot → Kleer switch, a Two-way / One-way badge per mapping and the dialog's
+    # direction control are shown. Otherwise everything is one-way and the intro says so once (no badge noise).
+    two_way_here: bool
+    two_way_title: str = ""  # tooltips of the badges
+    one_way_title: str = ""
 
 
-def is_one_way(spec: catalog.ObjectSpec, hubspot_object: str, hubspot_property: str) -> bool:
-    """Whether editing `hubspot_property` in HubSpot leaves Kleer untouched until something else triggers.
+ONE_WAY_TITLE = "Kleer → HubSpot only: edits of this property in HubSpot do not go back to Kleer."
 
-    Inbound sync exists only for clients → companies (the trigger list above) and projects → projects, where
-    the product doc says changes to any mapped field are pushed back (§3.6). Every other pair is one-way.
-    """
-    if spec.direction is Direction.ONE_WAY:
-        return True
-    if spec.key == "clients" and hubspot_object == "companies":
-        return hubspot_property not in COMPANY_TRIGGER_PROPERTIES
-    return not (spec.key == "projects" and hubspot_object == "projects")
+
+def _one_way_target_texts(spec: catalog.ObjectSpec, hubspot_object: str) -> DirectionTexts:
+    """A two-way object type synced to a HubSpot object HubSpot sends no change notifications for (projects)."""
+    target = spec.target(hubspot_object)
+    others = " or ".join(t.label.lower() for t in spec.targets if t.inbound_properties)
+    intro = (
+        f"{spec.label} synced to HubSpot {target.label.lower()} go one way, from Kleer to HubSpot: HubSpot sends apps "
+        f"no change notifications for {target.label.lower()}, so edits made there never reach Kleer."
+    )
+    if others:
+        intro += f" Sync {spec.label.lower()} to {others} (HubSpot object type above) for two-way."
+    summary = f"one-way: Kleer → HubSpot (two-way when synced to {others})" if others else "one-way: Kleer → HubSpot"
+    return DirectionTexts(summary=summary, intro=intro, two_way_here=False)
+
+
+def direction_texts(object_sync: ObjectSync) -> DirectionTexts:
+    """The direction wording of one object tab (see DirectionTexts)."""
+    spec = object_sync.spec
+    if not spec.two_way:
+        return DirectionTexts(
+            summary="one-way: Kleer → HubSpot",
+            intro=f"{spec.label} sync one way, from Kleer to HubSpot: edits made in HubSpot are never sent to Kleer.",
+            two_way_here=False,
+        )
+    if not two_way_possible(object_sync):
+        return _one_way_target_texts(spec, object_sync.hubspot_object)
+    if object_sync.inbound_enabled:
+        return DirectionTexts(
+            summary="two-way",
+            intro=(
+                "Properties marked Two-way go both ways: an edit in HubSpot is written to Kleer within seconds. "
+                "Properties marked One-way go from Kleer to HubSpot only: edits of them in HubSpot never reach Kleer."
+            ),
+            two_way_here=True,
+            two_way_title="Two-way: edits of this property in HubSpot are written to Kleer.",
+            one_way_title=ONE_WAY_TITLE,
+        )
+    return DirectionTexts(
+        summary="one-way for now: HubSpot → Kleer is off",
+        intro=(
+            "HubSpot → Kleer is off, so edits made in HubSpot never reach Kleer, whatever a property's direction. "
+            "Properties marked Two-way go back to Kleer once it is switched on."
+        ),
+        two_way_here=True,
+        two_way_title="Two-way once HubSpot → Kleer is switched on; until then Kleer → HubSpot only.",
+        one_way_title=ONE_WAY_TITLE,
+    )
 
 
 def pro_locked(spec: catalog.ObjectSpec, access: PortalAccess) -> bool:

@@ -1,4 +1,5 @@
-"""The General Configuration tab: HubSpot connection, Kleer credentials, sync configuration."""
+"""The General Configuration tab: HubSpot connection, Kleer credentials, sync configuration, conflicts and
+matching."""
 
 from __future__ import annotations
 
@@ -12,10 +13,15 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.portal_session import PortalAccess, portal_access_required
-from integration.forms import CredentialsForm, SyncConfigForm
+from integration import catalog
+from integration.forms import CredentialsForm, SyncConfigForm, SyncRulesForm
 from integration.models import HubSpotInstallation, KleerCredentials
 from integration.services.credentials import CredentialsError, credentials_save
-from integration.services.portal_settings import PortalSettingsError, portal_sync_settings_save
+from integration.services.portal_settings import (
+    PortalSettingsError,
+    portal_sync_rules_save,
+    portal_sync_settings_save,
+)
 from integration.views.settings_common import GENERAL_TAB, page_context, settings_url
 
 TEMPLATE = "integration/settings/general.html"
@@ -30,6 +36,7 @@ def _context(
     *,
     credentials_form: CredentialsForm | None = None,
     sync_form: SyncConfigForm | None = None,
+    rules_form: SyncRulesForm | None = None,
 ) -> dict[str, Any]:
     portal = access.portal
     credentials = _credentials(access)
@@ -45,9 +52,13 @@ def _context(
                 "archive_deleted": portal.archive_deleted,
             }
         )
+    if rules_form is None:
+        rules_form = SyncRulesForm(initial={"conflict_rule": portal.conflict_rule, "match_rule": portal.match_rule})
     return page_context(
         access,
         GENERAL_TAB,
+        rules_form=rules_form,
+        two_way_labels=[spec.label for spec in catalog.REGISTRY.values() if spec.two_way],
         installation=installation,
         connected=connected,
         credentials=credentials,
@@ -101,3 +112,19 @@ def sync_config(request: HttpRequest, access: PortalAccess) -> HttpResponse:
             messages.success(request, "Sync configuration saved.")
             return HttpResponseRedirect(f"{settings_url(access)}#sync-config")
     return render(request, TEMPLATE, _context(access, sync_form=form))
+
+
+@portal_access_required
+@require_POST
+def sync_rules(request: HttpRequest, access: PortalAccess) -> HttpResponse:
+    """Save who wins when both sides changed and how existing HubSpot records are matched."""
+    form = SyncRulesForm(request.POST)
+    if form.is_valid():
+        try:
+            portal_sync_rules_save(portal=access.portal, actor=access.actor, **form.cleaned_data)
+        except PortalSettingsError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, "Conflicts and matching saved.")
+            return HttpResponseRedirect(f"{settings_url(access)}#sync-rules")
+    return render(request, TEMPLATE, _context(access, rules_form=form))

@@ -1,7 +1,8 @@
 """Adding, editing and deleting field mappings, and creating HubSpot properties for them.
 
 One view adds and edits (healthchecks' webhook_form pattern). It is a page of its own, so it works without
-JavaScript; settings.js loads the same view into a <dialog> (the `X-Dialog` header asks for the form alone).
+JavaScript; settings.js loads the same view into a <dialog> (the `X-Dialog` header asks for the form alone), and
+asks it for the direction control alone (`?fragment=direction`) when the Kleer field or HubSpot property changes.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from integration.clients.errors import ApiError
 from integration.forms import MappingForm
 from integration.models import FieldMapping, HubSpotInstallation, ObjectSync
 from integration.services.hubspot_properties import hubspot_properties, hubspot_property_create
-from integration.services.mappings import MappingError, mapping_delete, mapping_save
+from integration.services.mappings import MappingError, mapping_delete, mapping_direction, mapping_save
+from integration.services.object_syncs import two_way_possible
 from integration.views.settings_common import done, is_dialog, object_sync_for, page_context, settings_url
 
 
@@ -48,7 +50,66 @@ def _initial(mapping: FieldMapping | None) -> dict[str, str]:
         "kleer_field": mapping.kleer_field,
         "hubspot_property": mapping.hubspot_property,
         "default_value": mapping.default_value,
+        "direction": mapping.direction,
     }
+
+
+def direction_choice(
+    object_sync: ObjectSync, *, kleer_field: str, hubspot_property: str, chosen: str | None
+) -> dict[str, Any]:
+    """The dialog's direction control for these values: the radio to check, and why two-way is impossible
+    ("" when it is possible). `chosen` is the direction the user (or the saved mapping) picked so far.
+
+    Same rules as saving (`ObjectSpec.one_way_reason`, `mapping_direction`), so the control never offers what
+    the save would refuse."""
+    spec = object_sync.spec
+    if kleer_field and not spec.has_field(kleer_field):
+        reason = "Choose a Kleer field from the list."
+    elif kleer_field and not hubspot_property:
+        reason = "Choose the HubSpot property first."
+    else:
+        reason = spec.one_way_reason(object_sync.hubspot_object, kleer_field or None, hubspot_property) or ""
+    if reason:
+        return {"value": FieldMapping.Direction.ONE_WAY, "reason": reason}
+    if chosen not in FieldMapping.Direction.values:
+        chosen = None
+    value = mapping_direction(
+        object_sync=object_sync,
+        kleer_field=kleer_field,
+        hubspot_property=hubspot_property,
+        requested=None,
+        current=chosen,
+    )
+    return {"value": value, "reason": ""}
+
+
+def _direction_context(object_sync: ObjectSync, form: MappingForm, mapping: FieldMapping | None) -> dict[str, Any]:
+    """The direction control of a rendered form (where two-way is possible at all), from the form's values."""
+    if not two_way_possible(object_sync):
+        return {}
+    values = form.data if form.is_bound else form.initial
+    chosen = values.get("direction") or (mapping.direction if mapping else None)
+    choice = direction_choice(
+        object_sync,
+        kleer_field=(values.get("kleer_field") or "").strip(),
+        hubspot_property=(values.get("hubspot_property") or "").strip(),
+        chosen=chosen,
+    )
+    return {"direction": choice}
+
+
+def _direction_fragment(
+    request: HttpRequest, access: PortalAccess, object_sync: ObjectSync, mapping: FieldMapping | None
+) -> HttpResponse:
+    """The direction control alone, for the values the dialog holds now (settings.js swaps it in on change)."""
+    choice = direction_choice(
+        object_sync,
+        kleer_field=request.GET.get("kleer_field", "").strip(),
+        hubspot_property=request.GET.get("hubspot_property", "").strip(),
+        chosen=request.GET.get("direction") or (mapping.direction if mapping else None),
+    )
+    context = page_context(access, object_sync.object_type, spec=object_sync.spec, object_sync=object_sync)
+    return render(request, "integration/settings/_mapping_direction.html", {**context, "direction": choice})
 
 
 @never_cache
@@ -60,6 +121,8 @@ def mapping_form(
     """Add (no `mapping_id`) or edit a mapping. Buttons: save, refresh the property list, create a property."""
     object_sync = object_sync_for(access, object_type)
     mapping = get_object_or_404(FieldMapping, pk=mapping_id, object_sync=object_sync) if mapping_id else None
+    if request.method == "GET" and request.GET.get("fragment") == "direction" and two_way_possible(object_sync):
+        return _direction_fragment(request, access, object_sync, mapping)
     action = request.POST.get("action", "save") if request.method == "POST" else ""
     properties, properties_error = _properties(object_sync, refresh=action == "refresh")
     current = mapping.hubspot_property if mapping else ""
@@ -76,6 +139,7 @@ def mapping_form(
                     kleer_field=form.cleaned_data["kleer_field"],
                     hubspot_property=form.cleaned_data["hubspot_property"],
                     default_value=form.cleaned_data["default_value"],
+                    direction=form.cleaned_data["direction"] or None,
                 )
             except MappingError as exc:
                 form.add_error(None, str(exc))
@@ -89,11 +153,13 @@ def mapping_form(
         extra["refreshed"] = properties is not None
     else:
         form = MappingForm(initial=_initial(mapping), **kwargs)
+    extra.update(_direction_context(object_sync, form, mapping))
     return _render(request, access, object_sync, form=form, **extra)
 
 
 def _posted(request: HttpRequest) -> dict[str, str]:
-    return {name: request.POST.get(name, "") for name in ("kleer_field", "hubspot_property", "default_value")}
+    names = ("kleer_field", "hubspot_property", "default_value", "direction")
+    return {name: request.POST.get(name, "") for name in names}
 
 
 def _create_property(

@@ -16,32 +16,47 @@ from accounts.portal_session import PortalAccess, portal_access_required
 from integration.clients.errors import ApiError
 from integration.clients.hubspot import HubSpotClient
 from integration.forms import PipelineForm, TargetForm
-from integration.models import HubSpotInstallation, ObjectSync, RecordError, SyncRun
+from integration.models import FieldMapping, HubSpotInstallation, ObjectSync, RecordError, SyncRun
 from integration.services.object_syncs import (
     ObjectSyncError,
     enable_blockers,
     hubspot_object_missing,
     object_sync_set_enabled,
+    object_sync_set_inbound,
     object_sync_set_pipeline,
     object_sync_set_target,
     synced_count,
 )
 from integration.services.sync import SyncRequestError, object_sync_request_run
-from integration.views.settings_common import is_one_way, object_sync_for, page_context, pro_locked, settings_url
+from integration.views.settings_common import (
+    direction_texts,
+    object_sync_for,
+    page_context,
+    pro_locked,
+    settings_url,
+)
 
 RECENT_ERRORS = 10
 
 
 def _mapping_rows(object_sync: ObjectSync) -> list[dict[str, Any]]:
+    """Each mapping with its Kleer field's display name and, for two-way object types, its direction badge."""
     spec = object_sync.spec
     rows = []
     for mapping in object_sync.mappings.all():
         known = bool(mapping.kleer_field) and spec.has_field(mapping.kleer_field)
+        reason = (
+            spec.one_way_reason(object_sync.hubspot_object, mapping.kleer_field or None, mapping.hubspot_property)
+            if known or not mapping.kleer_field
+            else None
+        )
         rows.append(
             {
                 "mapping": mapping,
                 "kleer_display": spec.field(mapping.kleer_field).display if known else mapping.kleer_field or "None",
-                "one_way": is_one_way(spec, object_sync.hubspot_object, mapping.hubspot_property),
+                "two_way": mapping.direction == FieldMapping.Direction.TWO_WAY,
+                # Why it is one-way when it cannot be anything else (added to the One-way badge's tooltip).
+                "one_way_reason": reason or "",
             }
         )
     return rows
@@ -107,6 +122,7 @@ def _context(access: PortalAccess, object_sync: ObjectSync, **extra: Any) -> dic
         pro_locked=pro_locked(spec, access),
         blockers=[] if object_sync.enabled else enable_blockers(object_sync),
         rows=_mapping_rows(object_sync),
+        direction=direction_texts(object_sync),
         target_form=TargetForm(initial={"hubspot_object": object_sync.hubspot_object}, spec=spec),
         status=_status(object_sync),
         **extra,
@@ -143,6 +159,30 @@ def toggle(request: HttpRequest, access: PortalAccess, object_type: str) -> Http
     else:
         messages.success(request, f"{object_sync.spec.label} sync is {'ON' if enabled else 'OFF'}.")
     return HttpResponseRedirect(settings_url(access, object_type))
+
+
+def _inbound_message(object_sync: ObjectSync) -> str:
+    spec = object_sync.spec
+    if not object_sync.inbound_enabled:
+        return f"HubSpot → Kleer is OFF for {spec.label.lower()}: HubSpot edits are not sent to Kleer."
+    label = spec.label.lower()
+    message = f"HubSpot → Kleer is ON for {label}: HubSpot edits of two-way properties are written to Kleer"
+    return f"{message}." if object_sync.enabled else f"{message} once {spec.label} sync is ON."
+
+
+@portal_access_required
+@require_POST
+def inbound(request: HttpRequest, access: PortalAccess, object_type: str) -> HttpResponse:
+    """Switch "HubSpot → Kleer" ON or OFF for a two-way object type; refused (with the reason) for the others."""
+    object_sync = object_sync_for(access, object_type)
+    enabled = request.POST.get("inbound_enabled") == "1"
+    try:
+        object_sync_set_inbound(object_sync=object_sync, enabled=enabled, actor=access.actor)
+    except ObjectSyncError as exc:
+        messages.error(request, f"HubSpot → Kleer was not switched on. {exc}")
+    else:
+        messages.success(request, _inbound_message(object_sync))
+    return HttpResponseRedirect(f"{settings_url(access, object_type)}#inbound")
 
 
 @never_cache

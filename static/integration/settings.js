@@ -1,4 +1,4 @@
-// Kleer for HubSpot settings page: the mapping dialog and the "Create new property" suggestions.
+// Kleer for HubSpot settings page: the mapping dialog, its direction control and the "Create new property" suggestions.
 // Everything here is an enhancement: without JavaScript the same links open full pages that work alone.
 (() => {
   "use strict";
@@ -18,7 +18,36 @@
     update();
   }
 
+  // Direction control (two-way object types): whether a mapping can be two-way depends on the Kleer field and
+  // the HubSpot property, so the server renders the control again for the values chosen now and it is swapped in.
+  function wireDirection(root) {
+    const form = root.querySelector("form.mapping-form");
+    if (!form || !form.querySelector("#direction")) return;
+    let latest = 0;
+    form.addEventListener("change", async (event) => {
+      if (!["kleer_field", "hubspot_property"].includes(event.target.name)) return;
+      const current = form.querySelector("#direction");
+      if (!current) return;
+      const url = new URL(current.dataset.directionUrl, window.location.href);
+      url.searchParams.set("kleer_field", form.elements.kleer_field.value);
+      url.searchParams.set("hubspot_property", form.elements.hubspot_property.value);
+      const checked = current.disabled ? null : current.querySelector("input[name=direction]:checked");
+      if (checked) url.searchParams.set("direction", checked.value);
+      const request = ++latest;
+      try {
+        const response = await fetch(url, { credentials: "same-origin", headers: { "X-Dialog": "1" } });
+        if (!response.ok || request !== latest) return;
+        const html = await response.text();
+        const still = form.querySelector("#direction");
+        if (still && request === latest) still.outerHTML = html;
+      } catch (error) {
+        // Offline or the session ended: the saved form is still checked by the server.
+      }
+    });
+  }
+
   wireSuggestions(document);
+  wireDirection(document);
 
   const dialog = document.getElementById("settings-dialog");
   if (!dialog || typeof dialog.showModal !== "function") return;
@@ -38,6 +67,7 @@
   function show(html) {
     body.innerHTML = html;
     wireSuggestions(body);
+    wireDirection(body);
     if (!dialog.open) dialog.showModal();
     const target = focusTarget();
     if (target) target.focus();

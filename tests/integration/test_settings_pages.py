@@ -278,14 +278,14 @@ def test_tabs_are_in_catalog_order_with_pro_badges_on_a_free_portal(client):
     assert 'aria-current="page"' in nav.split("Clients")[0].rsplit("<a", 1)[1] + "Clients"
 
 
-def test_clients_tab_shows_mappings_with_labels_and_one_way_badges(client):
+def test_clients_tab_shows_mappings_with_labels_and_direction_badges(client):
     page = client.get(f"{BASE}clients/").content.decode()
     assert "Name (name)" in page
     assert "Org. number (orgno)" in page
     row = page.split("Org. number (orgno)")[1].split("</tr>")[0]
-    assert "kleer_orgno" in row and "One-way" in row  # kleer_orgno is not in the inbound trigger list
+    assert "kleer_orgno" in row and ">Two-way<" in row and "One-way" not in row  # HubSpot notifies us about it
     row = page.split("Email (email)")[1].split("</tr>")[0]
-    assert "kleer_email" in row and "One-way" not in row  # kleer_email is
+    assert "kleer_email" in row and ">Two-way<" in row
     assert 'role="switch"' in page and 'aria-checked="false"' in page
 
 
@@ -301,10 +301,10 @@ def test_object_type_selector_offers_the_catalogs_targets_only(client):
     assert "Products always sync to HubSpot products: it is the only HubSpot object that fits them." in page
 
 
-def test_one_way_objects_mark_every_row(client):
+def test_one_way_objects_show_no_direction_badges(client):
     page = client.get(f"{BASE}products/").content.decode()
     rows = page.split("<tbody>")[1].split("</tbody>")[0].split("</tr>")[:-1]
-    assert rows and all("One-way" in row for row in rows)
+    assert rows and not any("One-way" in row or "Two-way" in row for row in rows)
 
 
 def test_toggle_refused_without_credentials_with_the_exact_message(client, portal):
