@@ -159,6 +159,12 @@ def _app(base: str) -> dict[str, Any]:
     }
 
 
+def webhooks_component(base: str) -> dict[str, Any]:
+    """The webhooks component (`webhooks-hsmeta.json`) for a normalised base URL; also what `sandbox_seed
+    --connect` uploads to the fake HubSpot, as `hs project upload` would to HubSpot."""
+    return _webhooks(base)
+
+
 def _webhooks(base: str) -> dict[str, Any]:
     return {
         "uid": WEBHOOKS_UID,

@@ -33,6 +33,7 @@ from integration.models import (
     SyncedRecord,
 )
 from integration.services.audit import Actor, audit_record
+from integration.services.object_syncs import inbound_active
 from integration.services.record_errors import record_error_upsert, record_errors_resolve
 
 logger = logging.getLogger("integration.inbound")
@@ -185,7 +186,7 @@ def _ignore_reason(event: Event, context: _Context) -> str:
     object_sync = context.syncs.get(event.hubspot_object)
     if object_sync is None:
         return f"no two-way object type syncs to HubSpot {event.hubspot_object or 'objects of this type'}"
-    if not (object_sync.enabled and object_sync.inbound_enabled):
+    if not inbound_active(object_sync):  # the rule the settings tab words
         return f"HubSpot → Kleer is switched off for {object_sync.spec.label}"
     if event.property_name not in context.two_way.get(event.hubspot_object, set()):
         return f"{event.property_name or 'this property'} is not mapped two-way"

@@ -20,6 +20,7 @@ from integration.catalog import transforms
 from integration.clients.hubspot import HubSpotClient
 from integration.clients.kleer import KleerClient, KleerRecord
 from integration.models import ObjectSync, Portal, SyncedRecord, SyncRun
+from integration.services.object_syncs import inbound_active
 from integration.services.runs import sync_run_heartbeat
 from integration.sync import readers
 from integration.sync.schema import schema_ensure
@@ -75,7 +76,7 @@ def _writer_for(object_sync: ObjectSync, run: SyncRun, hubspot: HubSpotClient, f
         hubspot=hubspot,
         extra_properties=pipeline_properties(object_sync, hubspot),
         full=full,
-        two_way_merge=object_sync.spec.two_way and object_sync.inbound_enabled,
+        two_way_merge=inbound_active(object_sync),
     )
 
 

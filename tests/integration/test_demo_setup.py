@@ -8,8 +8,10 @@ import pytest
 from django.core.management import call_command
 
 from integration.catalog import Plan
+from integration.hubspot_project import webhooks_component
 from integration.management.commands import demo_setup
 from integration.models import Portal
+from sandbox.hubspot.webhooks.config import app_row, describe
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -27,5 +29,9 @@ def test_the_demo_portal_shows_the_whole_product(sandbox_urls, settings, tmp_pat
         ["clients", "invoices", "agreements", "products", "line_items", "projects"]
     )
     assert marker.read_text() == str(portal.hub_id)
+    # The app's webhooks are "deployed" to the fake HubSpot, so HubSpot edits flow back live.
+    deployed = describe(app_row())
+    assert deployed["targetUrl"] == f"{sandbox_urls}/hubspot/webhooks"
+    assert deployed["component"] == webhooks_component(sandbox_urls)
     call_command("demo_setup", stdout=io.StringIO())  # a later start seeds nothing more
     assert Portal.objects.count() == 1

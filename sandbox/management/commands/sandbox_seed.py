@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import time
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
 from integration.catalog import Plan
+from integration.hubspot_project import webhooks_component
 from integration.services.audit import Actor
 from integration.services.credentials import credentials_save
 from integration.services.installations import portal_install
 from integration.services.object_syncs import object_sync_set_enabled
 from sandbox.hubspot import state as hubspot_state
+from sandbox.hubspot.webhooks.config import webhooks_configure
 from sandbox.kleer.seed import company_seed
 
 
@@ -77,4 +80,7 @@ class Command(BaseCommand):
         for object_sync in portal.object_syncs.select_related("portal"):
             if object_sync.object_type in ("clients", "products") or pro:
                 object_sync_set_enabled(object_sync=object_sync, enabled=True, actor=actor)
+        # What `hs project upload` does for a real app: HubSpot learns the app's webhook subscriptions, so edits in
+        # the fake HubSpot flow back to Kleer (two-way) to this server's /hubspot/webhooks.
+        webhooks_configure(webhooks_component(settings.PUBLIC_BASE_URL.rstrip("/")))
         self.stdout.write(f"connected=portal {portal.hub_id} (plan {portal.plan})")
