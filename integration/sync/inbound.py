@@ -95,7 +95,10 @@ def _linked_kleer_id(context: RecordContext, hubspot_id: str, properties: Mappin
     key = _value(properties, catalog.KLEER_ID_PROPERTY)
     if key is None:
         raise Ignored("the HubSpot record has no kleer_id: it was not synced from Kleer")
-    return kleer_id_of(object_sync.object_type, object_sync.hubspot_object, key)
+    kleer_id = kleer_id_of(object_sync.object_type, object_sync.hubspot_object, key)
+    if kleer_id is None:
+        raise Ignored(f"the record mirrors another Kleer record ({key}), not one of the {object_sync.spec.label}")
+    return kleer_id
 
 
 def _conflict_winner(rule: str, hubspot_changed_at: dt.datetime | None) -> str:

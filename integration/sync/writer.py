@@ -71,10 +71,12 @@ def hubspot_key(object_type: str, hubspot_object: str, kleer_id: str) -> str:
     return kleer_id
 
 
-def kleer_id_of(object_type: str, hubspot_object: str, key: str) -> str:
-    """The Kleer id inside a `kleer_id` value (the inverse of `hubspot_key`)."""
+def kleer_id_of(object_type: str, hubspot_object: str, key: str) -> str | None:
+    """The Kleer id inside a `kleer_id` value (the inverse of `hubspot_key`); None when the key belongs to
+    another Kleer type sharing the HubSpot object (an invoice's deal is not a project)."""
     if hubspot_object in SHARED_TARGETS and object_type in SHARED_TARGET_PREFIX:
-        return key.removeprefix(SHARED_TARGET_PREFIX[object_type])
+        prefix = SHARED_TARGET_PREFIX[object_type]
+        return key.removeprefix(prefix) if key.startswith(prefix) else None
     return key
 
 

@@ -224,3 +224,24 @@ def test_a_record_with_an_unprocessed_hubspot_edit_waits_for_the_inbound_path(wo
 
     assert (second.skipped, second.updated, second.hubspot_calls) == (1, 0, 0)
     assert company_of(world, linked.kleer_id)["properties"]["phone"] != "K-9"
+
+
+def test_an_edit_of_a_deal_that_mirrors_an_invoice_never_reaches_a_project(world_factory, hook):
+    """Invoices and projects may both sync to deals; a deal's kleer_id names its Kleer type."""
+    from integration.services.audit import Actor
+    from integration.services.object_syncs import object_sync_set_enabled, object_sync_set_target
+
+    world = world_factory(clients=1, products=0, invoices=0, agreements=0, projects=1)
+    projects = ObjectSync.objects.get(portal=world.portal, object_type="projects")
+    object_sync_set_target(object_sync=projects, hubspot_object="deals", actor=Actor(label="t"))
+    object_sync_set_enabled(object_sync=ObjectSync.objects.get(pk=projects.pk), enabled=True, actor=Actor(label="t"))
+    assert run(world, "projects").created == 1
+    deal = SyncedRecord.objects.get(portal=world.portal, object_type="projects")
+    SyncedRecord.objects.all().delete()
+    hubspot_edit(world, "deals", deal.hubspot_id, {"kleer_id": "invoice-77", "amount": "1500"})
+
+    hook.deliver([event(world.hub_id, deal.hubspot_id, "amount", "1500", objectTypeId="0-3")])
+
+    assert list(InboundEvent.objects.values_list("status", "error")) == [
+        ("ignored", "the record mirrors another Kleer record (invoice-77), not one of the Projects")
+    ]
