@@ -17,7 +17,7 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.core.paginator import Paginator
 from django.db.models import Count
@@ -35,7 +35,28 @@ from sandbox.kleer.views import info_document
 
 PAGE_SIZE = 50
 
-Cell = tuple[str, str]  # (text, link; "" for plain text)
+
+class Cell(NamedTuple):
+    """One table cell: its text, where it links ("" for none) and its CSS class (`num`, `date` or "")."""
+
+    text: str
+    link: str = ""
+    css: str = ""
+
+
+def text(value: Any) -> Cell:
+    """A plain cell; a missing value is empty."""
+    return Cell("" if value is None else str(value))
+
+
+def num(value: str) -> Cell:
+    """A number or amount: right-aligned, never wrapped."""
+    return Cell(value, css="num")
+
+
+def date(value: Any) -> Cell:
+    """A date: never wrapped."""
+    return Cell(value or "", css="date")
 
 
 # --- formatting -------------------------------------------------------------------------------------------------
@@ -99,23 +120,23 @@ class Refs:
     def client(self, client_id: int | None) -> Cell:
         """A client reference as "name (id)", linked; a dangling one shows its id only."""
         if not client_id:
-            return ("", "")
+            return Cell("")
         name = self.client_names.get(client_id)
         if name is None:
-            return (f"({client_id}, not found)", "")
-        return (f"{name} ({client_id})", self.record_url("clients", client_id))
+            return Cell(f"({client_id}, not found)")
+        return Cell(f"{name} ({client_id})", self.record_url("clients", client_id))
 
 
 def _client_cells(doc: dict[str, Any], refs: Refs) -> list[Cell]:
     return [
-        (doc.get("name", ""), ""),
-        (doc.get("orgno", ""), ""),
-        (doc.get("country-code", ""), ""),
-        (doc.get("currency-type", ""), ""),
-        (doc.get("delivery-type", ""), ""),
-        (str(doc.get("payment-days", "")), ""),
-        (yes_no(doc.get("active")), ""),
-        (doc.get("foreign-id", ""), ""),
+        text(doc.get("name")),
+        text(doc.get("orgno")),
+        text(doc.get("country-code")),
+        text(doc.get("currency-type")),
+        text(doc.get("delivery-type")),
+        num(str(doc.get("payment-days", ""))),
+        text(yes_no(doc.get("active"))),
+        text(doc.get("foreign-id")),
     ]
 
 
@@ -126,15 +147,15 @@ def _invoice_cells(doc: dict[str, Any], refs: Refs) -> list[Cell]:
     if doc.get("debit-invoice-nr"):
         number += f" (credits {doc['debit-invoice-nr']})"
     return [
-        (number, ""),
+        text(number),
         refs.client(_ref_id(doc.get("client-ref"))),
-        (doc.get("invoice-date", ""), ""),
-        (doc.get("due-date", ""), ""),
-        (money(amount, currency), ""),
-        (money(vat, currency), ""),
-        (money(amount + vat, currency), ""),
-        (money(doc.get("remaining"), currency), ""),
-        (", ".join(invoice_states(doc)), ""),
+        date(doc.get("invoice-date")),
+        date(doc.get("due-date")),
+        num(money(amount, currency)),
+        num(money(vat, currency)),
+        num(money(amount + vat, currency)),
+        num(money(doc.get("remaining"), currency)),
+        text(", ".join(invoice_states(doc))),
     ]
 
 
@@ -142,40 +163,40 @@ def _agreement_cells(doc: dict[str, Any], refs: Refs) -> list[Cell]:
     currency = doc.get("currency") or refs.company.accounting_currency
     amount, _vat = arithmetic.totals(doc.get("recurring-rows", {}).get("rows", []))
     return [
-        (doc.get("agreement-nr", ""), ""),
+        text(doc.get("agreement-nr")),
         refs.client(_ref_id(doc.get("client-ref"))),
-        (doc.get("description", ""), ""),
-        (doc.get("start-date", ""), ""),
-        (doc.get("end-date") or "", ""),
-        (doc.get("next-invoice-date") or "", ""),
-        (str(doc.get("invoice-interval-months", "")), ""),
-        (money(amount, currency), ""),
-        (agreement_state(doc, refs.today), ""),
+        text(doc.get("description")),
+        date(doc.get("start-date")),
+        date(doc.get("end-date")),
+        date(doc.get("next-invoice-date")),
+        num(str(doc.get("invoice-interval-months", ""))),
+        num(money(amount, currency)),
+        text(agreement_state(doc, refs.today)),
     ]
 
 
 def _project_cells(doc: dict[str, Any], refs: Refs) -> list[Cell]:
     return [
-        (doc.get("number", ""), ""),
-        (doc.get("name", ""), ""),
+        text(doc.get("number")),
+        text(doc.get("name")),
         refs.client(_ref_id(doc.get("client"))),
-        (doc.get("status", ""), ""),
-        (yes_no(doc.get("active")), ""),
-        (doc.get("opening-date", ""), ""),
-        (doc.get("closing-date", ""), ""),
+        text(doc.get("status")),
+        text(yes_no(doc.get("active"))),
+        date(doc.get("opening-date")),
+        date(doc.get("closing-date")),
     ]
 
 
 def _product_cells(doc: dict[str, Any], refs: Refs) -> list[Cell]:
     vat = doc.get("vat-percentage")
     return [
-        (doc.get("name", ""), ""),
-        (doc.get("type", ""), ""),
-        (doc.get("unit", ""), ""),
-        (money(doc.get("price"), refs.company.accounting_currency), ""),
-        (f"{(Decimal(str(vat)) * 100).normalize():f} %" if vat is not None else "", ""),
-        (str(doc.get("account-nr", "")), ""),
-        (doc.get("foreign-id", ""), ""),
+        text(doc.get("name")),
+        text(doc.get("type")),
+        text(doc.get("unit")),
+        num(money(doc.get("price"), refs.company.accounting_currency)),
+        num(f"{(Decimal(str(vat)) * 100).normalize():f} %" if vat is not None else ""),
+        text(doc.get("account-nr")),
+        text(doc.get("foreign-id")),
     ]
 
 
@@ -342,7 +363,9 @@ def records(request: HttpRequest, company_id: int, section: str) -> HttpResponse
     resources = list(queries.resources_all(company.id, spec.kind).filter(kleer_id__in=list(page.object_list)))
     client_ids = [r.client_id for r in resources] + [client_id]
     refs = Refs(company=company, client_names=_client_names(company.id, client_ids), today=timezone.localdate())
-    table = [((str(r.kleer_id), refs.record_url(spec.slug, r.kleer_id)), spec.cells(r.data, refs)) for r in resources]
+    table = [
+        [Cell(str(r.kleer_id), refs.record_url(spec.slug, r.kleer_id)), *spec.cells(r.data, refs)] for r in resources
+    ]
     context = {
         "company": company,
         "section": spec,

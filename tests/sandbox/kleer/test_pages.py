@@ -30,6 +30,11 @@ def squeezed(response) -> str:  # type: ignore[no-untyped-def]
     return re.sub(r">\s+<", "><", response.content.decode())
 
 
+def td(content: str, css: str = "") -> str:
+    """A table cell as the list pages render it (`num` for amounts, `date` for dates)."""
+    return f'<td class="{css}">{content}</td>' if css else f"<td>{content}</td>"
+
+
 def document(company_id: int, kind: str, kleer_id: int) -> dict:
     return Resource.objects.get(company_id=company_id, kind=kind, kleer_id=kleer_id).data
 
@@ -68,22 +73,23 @@ def test_an_invoice_shows_its_amounts_in_sek_from_ore_and_its_state(client, comp
     client_name = html.escape(document(cid, "client", invoice.client_id)["name"])
     page = squeezed(client.get(f"{PAGES}/{cid}/invoices/"))
     cells = [
-        f'<a href="{PAGES}/{cid}/invoices/{invoice.kleer_id}/">{invoice.kleer_id}</a>',
-        str(invoice.data["invoice-nr"]),
-        f'<a href="{PAGES}/{cid}/clients/{invoice.client_id}/">{client_name} ({invoice.client_id})</a>',
-        invoice.data["invoice-date"],
-        invoice.data["due-date"],
-        "12345.67 SEK",
-        "3086.42 SEK",
-        "15432.09 SEK",
-        "15432.09 SEK",
-        "certified, sent",
+        td(f'<a href="{PAGES}/{cid}/invoices/{invoice.kleer_id}/">{invoice.kleer_id}</a>'),
+        td(str(invoice.data["invoice-nr"])),
+        td(f'<a href="{PAGES}/{cid}/clients/{invoice.client_id}/">{client_name} ({invoice.client_id})</a>'),
+        td(invoice.data["invoice-date"], "date"),
+        td(invoice.data["due-date"], "date"),
+        td("12345.67 SEK", "num"),
+        td("3086.42 SEK", "num"),
+        td("15432.09 SEK", "num"),
+        td("15432.09 SEK", "num"),
+        td("certified, sent"),
     ]
-    assert "<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>" in page
+    assert "<tr>" + "".join(cells) + "</tr>" in page
 
     invoice.data |= {"remaining": 0}
     store.resource_save(invoice)
-    assert "<td>0.00 SEK</td><td>certified, sent, paid</td>" in squeezed(client.get(f"{PAGES}/{cid}/invoices/"))
+    paid = td("0.00 SEK", "num") + td("certified, sent, paid")
+    assert paid in squeezed(client.get(f"{PAGES}/{cid}/invoices/"))
 
 
 def test_drafts_and_deleted_invoices_say_so(client, company):
@@ -172,7 +178,7 @@ def test_projects_agreements_and_products_list_their_key_fields(client, company)
     store.resource_save(product)
     products = squeezed(client.get(f"{PAGES}/{cid}/products/"))
     assert f"<td>{html.escape(product.data['name'])}</td>" in products
-    assert "<td>999.50 SEK</td><td>12 %</td>" in products
+    assert td("999.50 SEK", "num") + td("12 %", "num") in products
 
 
 def test_unknown_company_section_or_record_is_404(client, company):
