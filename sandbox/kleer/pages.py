@@ -346,7 +346,7 @@ def company(request: HttpRequest, company_id: int) -> HttpResponse:
 
 def _client_filter(request: HttpRequest, section: Section) -> int | None:
     raw = request.GET.get("client", "")
-    return int(raw) if section.by_client and raw.isdigit() else None
+    return int(raw) if section.by_client and raw.isascii() and raw.isdigit() else None
 
 
 @require_GET
