@@ -2,9 +2,14 @@
 
 from django.urls import include, path, re_path
 
+from sandbox import views
 from sandbox.hubspot import api_views as hubspot_api_views
 
 urlpatterns = [
+    path("", views.index, name="sandbox_index"),
+    # The bare prefixes: a browser goes to the fake's pages (sandbox.views). Exact paths, before the includes.
+    path("kleer/", views.kleer_root, name="sandbox_kleer_root"),
+    path("hubspot/", views.hubspot_root, name="sandbox_hubspot_root"),
     path("kleer/", include("sandbox.kleer.urls")),
     path("hubspot/", include("sandbox.hubspot.urls")),
     path("hubspot/", include("sandbox.hubspot_crm.urls")),

@@ -3,11 +3,12 @@
 - `v1/company/<id>/…` and the old-base alias `api/v1/company/<id>/…` (kleer-api.md §5.1): the Kleer REST API,
   §5.4 rows 1–22. Anything else under a company answers 404 `{"message"}` after authentication.
 - `_fake/…`: the control endpoints (sandbox.kleer.control).
+- `_pages/…`: pages for a browser (sandbox.kleer.pages).
 """
 
 from django.urls import include, path, re_path
 
-from sandbox.kleer import control, views
+from sandbox.kleer import control, pages, views
 from sandbox.kleer import conventions as C
 from sandbox.kleer.gateway import endpoint
 
@@ -49,7 +50,7 @@ fake = "_fake/company/<int:company_id>"
 control_patterns = [
     path("_fake/reset", control.reset_all),
     path("_fake/seed", control.seed_company),
-    path(fake, control.company_summary),
+    path(fake, control.company_summary, name="kleer_fake_company"),
     path(f"{fake}/reset", control.company_reset),
     path(f"{fake}/options", control.company_options),
     path(f"{fake}/tokens", control.token_create),
@@ -63,7 +64,15 @@ control_patterns = [
     path(f"{fake}/record/<str:kind>/<int:kleer_id>", control.record),
 ]
 
+page_patterns = [
+    path("_pages/", pages.companies, name="kleer_pages_companies"),
+    path("_pages/<int:company_id>/", pages.company, name="kleer_pages_company"),
+    path("_pages/<int:company_id>/<str:section>/", pages.records, name="kleer_pages_records"),
+    path("_pages/<int:company_id>/<str:section>/<int:kleer_id>/", pages.record, name="kleer_pages_record"),
+]
+
 urlpatterns = [
     *control_patterns,
+    *page_patterns,
     *(path(f"{prefix}company/<int:company_id>/", include(api_patterns)) for prefix in C.API_PREFIXES),
 ]

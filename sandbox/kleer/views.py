@@ -12,7 +12,7 @@ from typing import Any
 from sandbox.kleer import agreements, invoices, queries, records, store
 from sandbox.kleer import conventions as C
 from sandbox.kleer.gateway import Ctx, Reply
-from sandbox.kleer.models import Resource
+from sandbox.kleer.models import Company, Resource
 from sandbox.kleer.schema import present
 
 # --- shared shapes -----------------------------------------------------------------------------------------------
@@ -45,17 +45,20 @@ def saved(kleer_id: int) -> Reply:
 # --- §5.4 rows 1–4: company info and users --------------------------------------------------------------------------
 
 
-def info(ctx: Ctx) -> Reply:
-    """GET /info → company-information (§2.1)."""
-    company = ctx.scope.company
-    doc = {
+def info_document(company: Company) -> dict[str, Any]:
+    """The stored fields of a company as GET /info's company-information (§2.1), before rendering."""
+    return {
         "name": company.name,
         "orgno": company.orgno,
         "accounting-currency": company.accounting_currency,
         "bankgiro": company.bankgiro,
         "supplier-invoice-email": company.supplier_invoice_email,
     }
-    return Reply(present("info", doc, ctx.style), C.XML_ROOTS["info"])
+
+
+def info(ctx: Ctx) -> Reply:
+    """GET /info → company-information (§2.1)."""
+    return Reply(present("info", info_document(ctx.scope.company), ctx.style), C.XML_ROOTS["info"])
 
 
 def users(ctx: Ctx) -> Reply:
