@@ -198,7 +198,8 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Same PeriodicTask rows as DatabaseScheduler, without whole-table reloads (README "Schedules at fleet size").
+CELERY_BEAT_SCHEDULER = "integration.beat:FleetScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Code-owned housekeeping only; per-portal sync schedules live in the database (README "Schedules").
 CELERY_BEAT_SCHEDULE: dict = {
