@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +29,7 @@ from integration.sync.writer import Counts, Outgoing, Writer, hubspot_key
 
 logger = logging.getLogger("integration.sync")
 BATCH_SIZE = 100
+HEARTBEAT_SECONDS = 2.0
 CHILD_ROWS = {"invoices": transforms.line_items_from_invoice, "agreements": transforms.line_items_from_agreement}
 # The properties that place a deal or a project in a pipeline (hubspot-api.md §5.2, §2.1).
 PIPELINE_PROPERTIES = {"deals": ("pipeline", "dealstage"), "projects": ("hs_pipeline", "hs_pipeline_stage")}
@@ -94,10 +96,18 @@ def object_sync_execute(
     portal = object_sync.portal
     writer = _writer_for(object_sync, run, hubspot, full)
     children = _line_item_writer(portal, object_sync.object_type, run, hubspot, full)
+    beat = Heartbeat(run, writer.counts)
+    writer.on_committed = beat.now
+    if children is not None:
+        writer.on_settled = lambda parents, _known: _write_children(writer, children, parents)
+        children.on_committed = beat.now
     seen: set[str] = set()
     for batch in _batches(iter(readers.READERS[object_sync.object_type](kleer, portal))):
-        _process_batch(writer, children, batch, seen)
-        sync_run_heartbeat(run=run, counts=writer.counts)
+        _process_batch(writer, batch, seen)
+        beat.maybe()
+    writer.flush()  # the last parents, whose line items are queued in `children` from there
+    if children is not None:
+        children.flush()
     result = RunResult(counts={object_sync.object_type: writer.counts})
     if children is not None:
         result.counts["line_items"] = children.counts
@@ -108,7 +118,26 @@ def object_sync_execute(
     return result
 
 
-def _process_batch(writer: Writer, children: Writer | None, batch: Sequence[KleerRecord], seen: set[str]) -> None:
+@dataclass
+class Heartbeat:
+    """The run's heartbeat with its counts: after every committed batch (so a failed run keeps the counts of
+    what it committed), and every `every` seconds while records are only compared."""
+
+    run: SyncRun
+    counts: Counts
+    every: float = HEARTBEAT_SECONDS
+    last: float = field(default_factory=time.monotonic)
+
+    def now(self) -> None:
+        sync_run_heartbeat(run=self.run, counts=self.counts)
+        self.last = time.monotonic()
+
+    def maybe(self) -> None:
+        if time.monotonic() - self.last >= self.every:
+            self.now()
+
+
+def _process_batch(writer: Writer, batch: Sequence[KleerRecord], seen: set[str]) -> None:
     writer.counts.read += len(batch)
     included: list[Mapping[str, Any]] = []
     gone: list[str] = []
@@ -122,10 +151,7 @@ def _process_batch(writer: Writer, children: Writer | None, batch: Sequence[Klee
         else:
             writer.counts.skipped += 1
     included = _without_new_update_only(writer, included)
-    outgoing = writer.prepare(included)
-    synced = writer.write(outgoing)
-    if children is not None:
-        _write_children(writer, children, [o for o in outgoing if o.kleer_id in synced])
+    writer.write(writer.prepare(included))
     if gone:
         # `_handle_gone` counts those still live in HubSpot as deleted at the end of the run; the rest (never
         # synced, or marked deleted before) are skipped, so that every record read appears in exactly one count.
@@ -155,7 +181,8 @@ def _live_records(writer: Writer) -> QuerySet[SyncedRecord]:
 
 
 def _write_children(parent: Writer, children: Writer, parents: Sequence[Outgoing]) -> None:
-    """Line items of the written parents, associated to their parent record."""
+    """Line items of parents whose HubSpot record is settled, associated to their parent record; the child
+    writer queues them across parents into full batches."""
     rows: list[Mapping[str, Any]] = []
     links: list[list[tuple[str, str]]] = []
     for item in parents:
@@ -167,9 +194,7 @@ def _write_children(parent: Writer, children: Writer, parents: Sequence[Outgoing
         rows += found
         links += [[(parent.object_type, item.kleer_id)]] * len(found)
     children.counts.read += len(rows)
-    for start in range(0, len(rows), BATCH_SIZE):
-        end = start + BATCH_SIZE
-        children.write(children.prepare(rows[start:end], links[start:end]))
+    children.write(children.prepare(rows, links))
 
 
 def _handle_gone(writer: Writer, seen: set[str], portal: Portal) -> list[str]:
