@@ -30,6 +30,7 @@ from integration.sync.writer import Counts, Outgoing, Writer, hubspot_key
 logger = logging.getLogger("integration.sync")
 BATCH_SIZE = 100
 HEARTBEAT_SECONDS = 2.0
+GONE_PAGE = 2000
 CHILD_ROWS = {"invoices": transforms.line_items_from_invoice, "agreements": transforms.line_items_from_agreement}
 # The properties that place a deal or a project in a pipeline (hubspot-api.md §5.2, §2.1).
 PIPELINE_PROPERTIES = {"deals": ("pipeline", "dealstage"), "projects": ("hs_pipeline", "hs_pipeline_stage")}
@@ -139,13 +140,15 @@ class Heartbeat:
 
 def _process_batch(writer: Writer, batch: Sequence[KleerRecord], seen: set[str]) -> None:
     writer.counts.read += len(batch)
+    collect_seen = writer.object_type in readers.COMPLETE_LISTS  # only those lists say what is gone
     included: list[Mapping[str, Any]] = []
     gone: list[str] = []
     for record in batch:
         if readers.is_gone(writer.object_type, record):
             gone.append(record.id)  # soft-deleted in Kleer: handled with the records that vanished
             continue
-        seen.add(record.id)
+        if collect_seen:
+            seen.add(record.id)
         if writer.spec.includes(record.data):
             included.append(record.data)
         else:
@@ -198,21 +201,34 @@ def _write_children(parent: Writer, children: Writer, parents: Sequence[Outgoing
 
 
 def _handle_gone(writer: Writer, seen: set[str], portal: Portal) -> list[str]:
-    """Records we synced that Kleer no longer lists: mark them `kleer_deleted` (or archive, if opted in)."""
-    stale = _live_records(writer).exclude(kleer_id__in=seen)
-    if not seen and stale.exists():
+    """Records we synced that Kleer no longer lists: mark them `kleer_deleted` (or archive, if opted in).
+
+    The live records are read in pages by primary key and compared with `seen` here, never sent to the database as
+    one `NOT IN` of every id Kleer listed (100,000 ids for a large company)."""
+    live = _live_records(writer)
+    if not seen and live.exists():
         # An empty list from Kleer is more likely a glitch than a company that deleted everything.
         return ["Kleer returned no records; nothing was marked deleted"]
-    gone = list(stale)
-    for start in range(0, len(gone), BATCH_SIZE):
-        chunk = gone[start : start + BATCH_SIZE]
-        if portal.archive_deleted:
-            writer.hubspot.batch_archive(writer.hubspot_object, [r.hubspot_id for r in chunk])
-        else:
-            keys = [hubspot_key(writer.object_type, writer.hubspot_object, r.kleer_id) for r in chunk]
-            writer.hubspot.batch_upsert(
-                writer.hubspot_object, [(k, {catalog.KLEER_ID_PROPERTY: k, "kleer_deleted": "true"}) for k in keys]
-            )
-        SyncedRecord.objects.filter(pk__in=[r.pk for r in chunk]).update(deleted_in_kleer=True, fingerprint="")
-        writer.counts.deleted += len(chunk)
+    gone: list[tuple[int, str, str]] = []
+    last = 0
+    while page := list(live.filter(pk__gt=last).order_by("pk").values_list("pk", "kleer_id", "hubspot_id")[:GONE_PAGE]):
+        last = page[-1][0]
+        gone += [row for row in page if row[1] not in seen]
+        while len(gone) >= BATCH_SIZE:
+            _mark_gone(writer, portal, gone[:BATCH_SIZE])
+            gone = gone[BATCH_SIZE:]
+    if gone:
+        _mark_gone(writer, portal, gone)
     return []
+
+
+def _mark_gone(writer: Writer, portal: Portal, chunk: Sequence[tuple[int, str, str]]) -> None:
+    if portal.archive_deleted:
+        writer.hubspot.batch_archive(writer.hubspot_object, [hubspot_id for _, _, hubspot_id in chunk])
+    else:
+        keys = [hubspot_key(writer.object_type, writer.hubspot_object, kleer_id) for _, kleer_id, _ in chunk]
+        writer.hubspot.batch_upsert(
+            writer.hubspot_object, [(k, {catalog.KLEER_ID_PROPERTY: k, "kleer_deleted": "true"}) for k in keys]
+        )
+    SyncedRecord.objects.filter(pk__in=[pk for pk, _, _ in chunk]).update(deleted_in_kleer=True, fingerprint="")
+    writer.counts.deleted += len(chunk)

@@ -117,3 +117,30 @@ def _inputs(row) -> list[dict]:
     import json
 
     return json.loads(row.request_body)["inputs"]
+
+
+def test_gone_records_are_found_page_by_page_without_a_not_in_of_every_id(world_factory, live_server, monkeypatch):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from integration.sync import engine
+    from tests.integration.sync.test_objects import by_kleer_id, kleer
+
+    monkeypatch.setattr(engine, "GONE_PAGE", 3)  # 12 live records: four pages
+    world = world_factory(clients=12, products=0, invoices=0, agreements=0, projects=0, enable=("clients",))
+    portal_sync_run(portal=world.portal)
+    ids = sorted((r.id for r in kleer(world).iter_clients()), key=int)
+    gone = ids[1::3]  # spread over the pages
+    api = KleerApi(server_url=live_server.url, company_id=world.company_id, token=world.token)
+    for kleer_id in gone:
+        api.control("DELETE", f"/record/client/{kleer_id}").raise_for_status()
+    mark = last_log_id()
+    with CaptureQueriesContext(connection) as queries:
+        [clients] = portal_sync_run(portal=world.portal, object_types=["clients"])
+    assert (clients.deleted, clients.unchanged, clients.read) == (len(gone), len(ids) - len(gone), len(ids) - len(gone))
+    flagged = {k for k, c in by_kleer_id(world, "companies").items() if c["properties"]["kleer_deleted"] == "true"}
+    assert flagged == set(gone)
+    assert calls_by_kind(world, mark) == {("upsert", "companies"): 1}
+    sql = [q["sql"] for q in queries.captured_queries]
+    assert not [q for q in sql if 'NOT ("integration_syncedrecord"."kleer_id" IN' in q]
+    assert len([q for q in sql if q.endswith("ORDER BY 1 ASC LIMIT 3")]) == 5  # four pages and the empty one
