@@ -25,7 +25,7 @@ from integration.services.record_errors import (
     record_errors_outstanding,
     record_errors_resolve,
 )
-from integration.services.synced_records import links_fingerprints_store
+from integration.services.synced_records import links_fingerprints_store, synced_records_upsert
 
 # invoices, agreements and projects may all sync to deals; kleer_id is unique per HubSpot object, so on a
 # shared target the value names its Kleer type ("invoice-5000") and ids of different types cannot collide.
@@ -334,24 +334,15 @@ class Writer:
         return {r.kleer_id: r for r in rows}
 
     def _store(self, rows: Sequence[SyncedRecord]) -> None:
+        """One statement for the batch; with the resolving of earlier errors (read once per run) in the same
+        transaction when some of these records had one."""
         resolved = self.errors.resolvable([r.kleer_id for r in rows])
+        if not resolved:
+            synced_records_upsert(rows=rows)
+            return
         with transaction.atomic():
-            SyncedRecord.objects.bulk_create(
-                rows,
-                update_conflicts=True,
-                unique_fields=["portal", "object_type", "kleer_id"],
-                update_fields=[
-                    "hubspot_object",
-                    "hubspot_id",
-                    "fingerprint",
-                    "associations_fingerprint",
-                    "synced_values",
-                    "deleted_in_kleer",
-                    "last_synced_at",
-                ],
-            )
-            if resolved:
-                record_errors_resolve(portal_id=self.run.portal_id, object_type=self.object_type, kleer_ids=resolved)
+            synced_records_upsert(rows=rows)
+            record_errors_resolve(portal_id=self.run.portal_id, object_type=self.object_type, kleer_ids=resolved)
 
     # -- associations ---------------------------------------------------------------------------------
 
