@@ -11,9 +11,11 @@ import itertools
 import logging
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.db.models import QuerySet
 
 from integration import catalog
@@ -93,10 +95,33 @@ def _line_item_writer(portal: Portal, parent: str, run: SyncRun, hubspot: HubSpo
 def object_sync_execute(
     *, object_sync: ObjectSync, run: SyncRun, kleer: KleerClient, hubspot: HubSpotClient, full: bool = False
 ) -> RunResult:
-    """Run the sync of one portal × object type inside `run` (the caller holds the run lock)."""
+    """Run the sync of one portal × object type inside `run` (the caller holds the run lock).
+
+    With HUBSPOT_CONCURRENCY > 1, batch upserts run in a thread pool of that size behind the portal's shared
+    rate limiter while this thread reads Kleer; leaving the pool waits for the calls in flight, so no call
+    outlives its run."""
+    concurrency = max(1, settings.HUBSPOT_CONCURRENCY)
+    if concurrency == 1:
+        return _execute(object_sync, run, kleer, hubspot, full, None, 1)
+    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix=f"hubspot-{run.pk}") as pool:
+        return _execute(object_sync, run, kleer, hubspot, full, pool, concurrency)
+
+
+def _execute(
+    object_sync: ObjectSync,
+    run: SyncRun,
+    kleer: KleerClient,
+    hubspot: HubSpotClient,
+    full: bool,
+    pool: ThreadPoolExecutor | None,
+    concurrency: int,
+) -> RunResult:
     portal = object_sync.portal
     writer = _writer_for(object_sync, run, hubspot, full)
     children = _line_item_writer(portal, object_sync.object_type, run, hubspot, full)
+    for each in (writer, children):
+        if each is not None and pool is not None:
+            each.pool, each.max_in_flight = pool, concurrency
     beat = Heartbeat(run, writer.counts)
     writer.on_committed = beat.now
     if children is not None:

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from integration import catalog
@@ -137,7 +139,14 @@ class Writer:
     on_settled: Callable[[Sequence[Outgoing], Mapping[str, SyncedRecord]], None] | None = None
     # Called after each batch's outcome is committed (the engine's heartbeat).
     on_committed: Callable[[], None] | None = None
+    # Upserts in flight at once: with a pool, up to `max_in_flight` calls run in its threads while this one reads
+    # Kleer and prepares the next batch; outcomes are committed in the order the batches were sent.
+    pool: Executor | None = None
+    max_in_flight: int = 1
     _queue: list[tuple[Outgoing, SyncedRecord | None]] = field(default_factory=list, repr=False)
+    _in_flight: deque[tuple[Future[BatchOutcome], list[tuple[Outgoing, SyncedRecord | None]]]] = field(
+        default_factory=deque, repr=False
+    )
     _links: LinkQueue = field(default_factory=lambda: LinkQueue(), repr=False)
     _errors: ErrorState | None = field(default=None, repr=False)
 
@@ -214,6 +223,7 @@ class Writer:
     def write(self, batch: Sequence[Outgoing]) -> None:
         """Queue what changed in `batch` (made by `prepare`) for upsert in full batches; unchanged records and
         records deferred to the inbound path are settled at once (their links and line items still count)."""
+        self._collect(block=False)
         known = self._known([o.kleer_id for o in batch])
         deferred = self._inbound_pending(known.values())
         settled = []
@@ -235,6 +245,8 @@ class Writer:
         """Send what is still queued at the end of a run: the last records, then every queued link."""
         while self._queue:
             self._upsert_next()
+        while self._in_flight:
+            self._collect(block=True)
         self._send_links()
 
     def _known(self, ids: Sequence[str]) -> dict[str, SyncedRecord]:
@@ -242,12 +254,34 @@ class Writer:
         return {r.kleer_id: r for r in rows}
 
     def _upsert_next(self) -> None:
-        """Upsert the next (up to) 100 queued records and commit what HubSpot accepted."""
+        """Upsert the next (up to) 100 queued records; commit what HubSpot accepted once it answers."""
         chunk, self._queue = self._queue[:UPSERT_BATCH], self._queue[UPSERT_BATCH:]
+        inputs = [(o.key, self._sendable(o, record)) for o, record in chunk]
+        if self.pool is None:
+            self._commit(chunk, self.hubspot.batch_upsert(self.hubspot_object, inputs))
+            return
+        self._in_flight.append((self.pool.submit(self._upsert_call, inputs), chunk))
+        while len(self._in_flight) >= self.max_in_flight:
+            self._collect(block=True)
+
+    def _upsert_call(self, inputs: list[tuple[str, dict[str, str]]]) -> BatchOutcome:
+        """One batch call in a pool thread (the shared rate limiter and the token refresh are thread-safe)."""
+        try:
+            return self.hubspot.batch_upsert(self.hubspot_object, inputs)
+        finally:
+            connection.close()  # the thread's own connection, if the limiter or a token refresh opened one
+
+    def _collect(self, *, block: bool) -> None:
+        """Commit the outcomes of the oldest batches in flight: every one already answered, or (`block`) the
+        oldest one. A batch that failed raises here, and the run ends with what was committed before it."""
+        while self._in_flight and (block or self._in_flight[0][0].done()):
+            future, chunk = self._in_flight.popleft()
+            self._commit(chunk, future.result())
+            block = False
+
+    def _commit(self, chunk: Sequence[tuple[Outgoing, SyncedRecord | None]], outcome: BatchOutcome) -> None:
         changed = [item for item, _ in chunk]
         previous = {item.kleer_id: record for item, record in chunk if record is not None}
-        inputs = [(o.key, self._sendable(o, previous.get(o.kleer_id))) for o in changed]
-        outcome = self.hubspot.batch_upsert(self.hubspot_object, inputs)
         known = {**previous, **self._remember(changed, outcome, previous)}
         if self.on_committed is not None:
             self.on_committed()

@@ -144,3 +144,42 @@ def test_gone_records_are_found_page_by_page_without_a_not_in_of_every_id(world_
     sql = [q["sql"] for q in queries.captured_queries]
     assert not [q for q in sql if 'NOT ("integration_syncedrecord"."kleer_id" IN' in q]
     assert len([q for q in sql if q.endswith("ORDER BY 1 ASC LIMIT 3")]) == 5  # four pages and the empty one
+
+
+def test_with_four_calls_in_flight_the_same_batches_land_and_every_count_adds_up(world_factory, live_server, settings):
+    from sandbox.hubspot import state as hubspot_state
+    from sandbox.hubspot.models import Portal as FakePortal
+    from sandbox.hubspot.models import RequestLog
+
+    settings.HUBSPOT_CONCURRENCY = 4
+    world, _ = invoice_world(world_factory, live_server)
+    hubspot_state.portal_set_latency(portal=FakePortal.objects.get(hub_id=world.hub_id), latency_ms=300)
+    portal_sync_run(portal=world.portal, object_types=["clients"])
+    mark = last_log_id()
+    [invoices] = portal_sync_run(portal=world.portal, object_types=["invoices"])
+    line_items = invoices.children.get()
+    assert (invoices.status, invoices.failed, line_items.failed) == ("succeeded", 0, 0)
+    assert invoices.read == invoices.created + invoices.skipped
+    assert line_items.read == line_items.created
+    invoice_target, item_target = target(world, "invoices"), target(world, "line_items")
+    assert calls_by_kind(world, mark) == {
+        ("upsert", invoice_target): math.ceil(invoices.created / 100),
+        ("upsert", item_target): math.ceil(line_items.created / 100),
+        ("associate", invoice_target, "companies"): 1,
+        ("associate", item_target, invoice_target): 1,
+    }
+    assert (
+        SyncedRecord.objects.filter(portal=world.portal, object_type="line_items")
+        .exclude(associations_fingerprint="")
+        .count()
+        == line_items.created
+    )
+    # The fake logged upserts that overlapped in time: several were in flight at once, never more than four.
+    spans = [
+        (row.at.timestamp() - row.duration_ms / 1000, row.at.timestamp())
+        for row in RequestLog.objects.filter(hub_id=world.hub_id, id__gt=mark, path__endswith="/batch/upsert")
+    ]
+    overlap = max(
+        sum(1 for start, end in spans if start < moment < end) for moment, _ in ((s + 0.001, e) for s, e in spans)
+    )
+    assert 2 <= overlap <= 4
