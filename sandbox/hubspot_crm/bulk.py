@@ -11,10 +11,13 @@ work happens only when something fails. Callers hold the portal lock inside a tr
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+from django.db import connection
 
 from sandbox.hubspot.gateway import HubSpotError
 from sandbox.hubspot.webhooks import events as webhook_events
@@ -202,7 +205,39 @@ def _save(schema: Schema, state: PortalState, plans: Sequence[_Planned]) -> None
             if name in obj.properties
         )
     if updated:
-        CrmObject.objects.bulk_update(updated, SAVED_FIELDS)
+        _update_records(updated)
+
+
+def _update_records(rows: Sequence[CrmObject]) -> None:
+    """Save the changed fields of `rows` in one statement. Django's `bulk_update` builds a CASE with a branch per
+    row and field, which cost more than the rest of a batch; PostgreSQL gets one `UPDATE … FROM unnest(…)`."""
+    if connection.vendor != "postgresql":
+        CrmObject.objects.bulk_update(rows, SAVED_FIELDS)
+        return
+    table = CrmObject._meta.db_table
+    # One JSON document, not one array per column: a text array escapes every quote inside the JSON values.
+    document = json.dumps(
+        [
+            {
+                "id": row.pk,
+                "properties": row.properties,
+                "history": row.history,
+                "indexed": row.indexed_properties,
+                "due": row.index_due_at.isoformat(),
+                "updated": row.updated_at.isoformat(),
+            }
+            for row in rows
+        ]
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} AS o SET properties = u.properties, history = u.history, "  # table: the model's
+            "indexed_properties = u.indexed, index_due_at = u.due, updated_at = u.updated "
+            "FROM jsonb_to_recordset(%s::jsonb) "
+            "AS u(id bigint, properties jsonb, history jsonb, indexed jsonb, due timestamptz, updated timestamptz) "
+            "WHERE o.id = u.id",
+            [document],
+        )
 
 
 # -- associations ------------------------------------------------------------------------------------------
