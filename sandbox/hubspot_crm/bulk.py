@@ -190,7 +190,7 @@ def _save(schema: Schema, state: PortalState, plans: Sequence[_Planned]) -> None
     if created:
         state.next_object_id = max(obj.object_id for obj in created) + 1
         state.save(update_fields=["next_object_id"])
-        CrmObject.objects.bulk_create(created)
+        _insert_records(created)
         UniqueValue.objects.bulk_create(
             UniqueValue(
                 hub_id=schema.hub_id,
@@ -206,6 +206,46 @@ def _save(schema: Schema, state: PortalState, plans: Sequence[_Planned]) -> None
         )
     if updated:
         _update_records(updated)
+
+
+def _insert_records(rows: Sequence[CrmObject]) -> None:
+    """Insert new records in one statement and set their primary keys. On PostgreSQL the rows travel as one JSON
+    document: `bulk_create` sends text arrays, which escape every quote inside the JSON values."""
+    if connection.vendor != "postgresql":
+        CrmObject.objects.bulk_create(rows)
+        return
+    document = json.dumps(
+        [
+            {
+                "hub_id": row.hub_id,
+                "object_type_id": row.object_type_id,
+                "object_id": row.object_id,
+                "properties": row.properties,
+                "history": row.history,
+                "indexed": row.indexed_properties,
+                "due": row.index_due_at.isoformat(),
+                "created": row.created_at.isoformat(),
+                "updated": row.updated_at.isoformat(),
+            }
+            for row in rows
+        ]
+    )
+    table = CrmObject._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (hub_id, object_type_id, object_id, properties, history, indexed_properties, "
+            "index_due_at, archived, created_at, updated_at) "  # table: the model's
+            "SELECT hub_id, object_type_id, object_id, properties, history, indexed, due, false, created, updated "
+            "FROM jsonb_to_recordset(%s::jsonb) AS u(hub_id bigint, object_type_id varchar, object_id bigint, "
+            "properties jsonb, history jsonb, indexed jsonb, due timestamptz, created timestamptz, "
+            "updated timestamptz) "
+            "RETURNING id, object_id",
+            [document],
+        )
+        ids = dict((object_id, pk) for pk, object_id in cursor.fetchall())
+    for row in rows:
+        row.pk = ids[row.object_id]
+        row._state.adding = False
 
 
 def _update_records(rows: Sequence[CrmObject]) -> None:
