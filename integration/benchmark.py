@@ -125,7 +125,9 @@ def sandbox_served() -> Iterator[Sandbox]:
         "HUBSPOT_API_BASE": f"{base}/sandbox/hubspot",
     }
     server = Sandbox(port, env)
-    log = open(Path(os.environ.get("VAR_DIR", ROOT / "var")) / "bench-server.log", "w")  # noqa: SIM115
+    var = Path(os.environ.get("VAR_DIR", ROOT / "var"))
+    var.mkdir(parents=True, exist_ok=True)
+    log = open(var / "bench-server.log", "w")  # noqa: SIM115
     server.process = subprocess.Popen(
         [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
         cwd=ROOT,
