@@ -261,7 +261,7 @@ class Writer:
             self._commit(chunk, self.hubspot.batch_upsert(self.hubspot_object, inputs))
             return
         self._in_flight.append((self.pool.submit(self._upsert_call, inputs), chunk))
-        while len(self._in_flight) >= self.max_in_flight:
+        while len(self._in_flight) > self.max_in_flight:
             self._collect(block=True)
 
     def _upsert_call(self, inputs: list[tuple[str, dict[str, str]]]) -> BatchOutcome:
