@@ -25,6 +25,7 @@ from integration.services.record_errors import (
     record_errors_resolve,
     record_errors_waiting,
 )
+from integration.sync.matching import link_existing
 
 # invoices, agreements and projects may all sync to deals; kleer_id is unique per HubSpot object, so on a
 # shared target the value names its Kleer type ("invoice-5000") and ids of different types cannot collide.
@@ -43,6 +44,7 @@ class Counts:
     failed: int = 0
     skipped: int = 0
     deleted: int = 0
+    matched: int = 0  # linked to an existing HubSpot record instead of creating one (sync/matching.py)
 
     def apply_to(self, run: SyncRun) -> None:
         for name, value in vars(self).items():
@@ -207,6 +209,9 @@ class Writer:
                 self.counts.unchanged += 1
             else:
                 changed.append(item)
+        if changed:
+            # Records without a link may already exist in HubSpot: link those instead of creating duplicates.
+            changed = link_existing(writer=self, items=changed, known=known)
         if changed:
             inputs = [(o.key, self._sendable(o, known.get(o.kleer_id))) for o in changed]
             outcome = self.hubspot.batch_upsert(self.hubspot_object, inputs)
