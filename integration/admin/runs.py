@@ -90,9 +90,10 @@ class SyncRunAdmin(PortalColumnMixin, ReadOnlyAdmin):
     def status_col(self, obj: models.SyncRun) -> SafeString:
         return badge(obj.get_status_display(), OUTCOME_TONES.get(obj.status, ""))
 
-    @admin.display(description="Read · unchanged · created · updated · failed · skipped")
+    @admin.display(description="Read · unchanged · created · matched · updated · failed · skipped")
     def counts(self, obj: models.SyncRun) -> str:
-        return f"{obj.read} · {obj.unchanged} · {obj.created} · {obj.updated} · {obj.failed} · {obj.skipped}"
+        numbers = (obj.read, obj.unchanged, obj.created, obj.matched, obj.updated, obj.failed, obj.skipped)
+        return " · ".join(str(n) for n in numbers)
 
     @admin.display(description="Duration")
     def duration_col(self, obj: models.SyncRun) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
+from django.test import Client
 
 from integration.models import FieldMapping, MatchRule, RecordError, SyncedRecord
 from integration.sync.matching import AMBIGUOUS
@@ -170,6 +171,14 @@ def test_first_sync_into_200_existing_companies_links_every_unambiguous_match(wo
             f"HubSpot company Shared AB (id {shared}) matches this record and 1 other Kleer record by domain, so none "
             "of them was created or linked. Pick the record to link, or create a new one."
         )
+
+    client = Client()
+    session = client.session
+    session["portal_hub_id"] = world.hub_id
+    session.save()
+    tab = client.get(f"/portals/{world.hub_id}/settings/clients/").content.decode()
+    assert "<span>90 linked to existing HubSpot records</span>" in tab
+    assert "Records that did not sync (17)" in tab
 
     mark = last_log_id()
     second = run(world, "clients")
