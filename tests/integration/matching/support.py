@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from integration.clients.hubspot import HubSpotClient
-from integration.models import ObjectSync, SyncRun
+from integration.models import ObjectSync, RecordError, SyncRun
 from integration.services.sync import object_sync_run
 from integration.sync.schema import schema_ensure
 from sandbox.hubspot.models import RequestLog
@@ -74,3 +74,26 @@ def last_log_id() -> int:
 def writes_since(world, after_id: int) -> list[str]:
     rows = RequestLog.objects.filter(hub_id=world.hub_id, id__gt=after_id).exclude(method="GET")
     return [f"{r.method} {r.path}" for r in rows if not r.path.endswith("/search")]
+
+
+def dashed(n: int) -> str:
+    return f"{orgno(n)[:6]}-{orgno(n)[6:]}"
+
+
+def ambiguous_world(world_factory, n: int = 1):
+    """Two Kleer clients: the first has two candidate companies (same org number), the second none."""
+    world = world_factory(clients=2, products=0, invoices=0, agreements=0, projects=0, enable=("clients",))
+    prepare_schema(world, "clients")
+    ids = [str(i) for i in kleer_ids(world, "client")]
+    kleer_set(world, "client", ids[0], orgno=dashed(n), email="", name="Acme AB")
+    kleer_set(world, "client", ids[1], orgno=dashed(n + 1), email="")
+    crm_ids = crm_create(
+        world,
+        "companies",
+        [{"name": "Acme", "kleer_orgno": dashed(n)}, {"name": "Acme (old)", "kleer_orgno": orgno(n)}],
+    )
+    first = run(world, "clients")
+    assert (first.created, first.matched, first.failed) == (1, 0, 1)
+    error = RecordError.objects.get(portal=world.portal, kleer_id=ids[0])
+    assert [c["id"] for c in error.candidates] == crm_ids
+    return world, ids, crm_ids, error

@@ -10,42 +10,17 @@ from integration.models import AuditEvent, RecordError, SyncedRecord, SyncRun
 from integration.services.audit import Actor
 from integration.services.matching import CREATE_NEW, MatchResolveError, record_error_match_resolve
 from tests.integration.matching.support import (
+    ambiguous_world,
     crm,
-    crm_create,
-    kleer_ids,
-    kleer_set,
+    dashed,
     last_log_id,
     orgno,
-    prepare_schema,
     run,
     writes_since,
 )
 from tests.integration.matching.support import hubspot as hubspot_client
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def _dashed(n: int) -> str:
-    return f"{orgno(n)[:6]}-{orgno(n)[6:]}"
-
-
-def _ambiguous_world(world_factory, n: int = 1):
-    """Two Kleer clients: the first has two candidate companies (same org number), the second none."""
-    world = world_factory(clients=2, products=0, invoices=0, agreements=0, projects=0, enable=("clients",))
-    prepare_schema(world, "clients")
-    ids = [str(i) for i in kleer_ids(world, "client")]
-    kleer_set(world, "client", ids[0], orgno=_dashed(n), email="", name="Acme AB")
-    kleer_set(world, "client", ids[1], orgno=_dashed(n + 1), email="")
-    crm_ids = crm_create(
-        world,
-        "companies",
-        [{"name": "Acme", "kleer_orgno": _dashed(n)}, {"name": "Acme (old)", "kleer_orgno": orgno(n)}],
-    )
-    first = run(world, "clients")
-    assert (first.created, first.matched, first.failed) == (1, 0, 1)
-    error = RecordError.objects.get(portal=world.portal, kleer_id=ids[0])
-    assert [c["id"] for c in error.candidates] == crm_ids
-    return world, ids, crm_ids, error
 
 
 @pytest.fixture
@@ -63,7 +38,7 @@ def _bind(client: Client, hub_id: int) -> Client:
 
 
 def test_admin_links_the_chosen_candidate_and_the_queued_run_syncs_into_it(world_factory, staff_client):
-    world, ids, crm_ids, error = _ambiguous_world(world_factory)
+    world, ids, crm_ids, error = ambiguous_world(world_factory)
     page = staff_client.get(reverse("admin:integration_recorderror_change", args=[error.pk])).content.decode()
     for candidate_id, name in zip(crm_ids, ("Acme", "Acme (old)"), strict=True):
         assert f"Link {name} ({candidate_id})" in page
@@ -79,7 +54,7 @@ def test_admin_links_the_chosen_candidate_and_the_queued_run_syncs_into_it(world
     companies = crm(world, "companies")
     assert len(companies) == 3
     chosen = companies[crm_ids[1]]["properties"]
-    assert (chosen["kleer_id"], chosen["name"], chosen["kleer_orgno"]) == (ids[0], "Acme AB", _dashed(1))
+    assert (chosen["kleer_id"], chosen["name"], chosen["kleer_orgno"]) == (ids[0], "Acme AB", dashed(1))
     assert companies[crm_ids[0]]["properties"].get("kleer_id") is None
     queued = SyncRun.objects.filter(portal=world.portal, trigger="manual").get()
     assert (queued.status, queued.updated, queued.created, queued.unchanged) == ("succeeded", 1, 0, 1)
@@ -99,7 +74,7 @@ def test_admin_links_the_chosen_candidate_and_the_queued_run_syncs_into_it(world
 
 
 def test_admin_create_new_makes_a_new_record_without_searching_again(world_factory, staff_client):
-    world, _ids, crm_ids, error = _ambiguous_world(world_factory)
+    world, _ids, crm_ids, error = ambiguous_world(world_factory)
     response = staff_client.post(reverse("admin:integration_recorderror_match", args=[error.pk, CREATE_NEW]))
     assert response.status_code == 302
     companies = crm(world, "companies")
@@ -111,7 +86,7 @@ def test_admin_create_new_makes_a_new_record_without_searching_again(world_facto
 
 
 def test_refused_choices_change_nothing(world_factory):
-    world, ids, crm_ids, error = _ambiguous_world(world_factory)
+    world, ids, crm_ids, error = ambiguous_world(world_factory)
     actor = Actor(label="test")
     with pytest.raises(MatchResolveError, match=r"HubSpot record 999 is not one of this record's candidates\."):
         record_error_match_resolve(record_error=error, candidate_id="999", actor=actor)
@@ -130,8 +105,8 @@ def test_refused_choices_change_nothing(world_factory):
 
 
 def test_settings_tab_resolves_only_the_bound_portals_errors(world_factory):
-    a_world, _, a_crm, a_error = _ambiguous_world(world_factory, n=1)
-    b_world, _, b_crm, b_error = _ambiguous_world(world_factory, n=5)
+    a_world, _, a_crm, a_error = ambiguous_world(world_factory, n=1)
+    b_world, _, b_crm, b_error = ambiguous_world(world_factory, n=5)
     for world, crm_ids, error, other in ((a_world, a_crm, a_error, b_error), (b_world, b_crm, b_error, a_error)):
         client = _bind(Client(), world.hub_id)
         tab = client.get(f"/portals/{world.hub_id}/settings/clients/").content.decode()
