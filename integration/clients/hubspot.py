@@ -36,6 +36,9 @@ if TYPE_CHECKING:
 
 SERVICE = "HubSpot"
 BATCH_LIMIT = 100
+# Association batch create takes up to 2,000 pairs per call (hubspot-api.md §4.1,
+# https://developers.hubspot.com/docs/api-reference/latest/crm/associations/associate-records/guide).
+ASSOCIATION_BATCH_LIMIT = 2000
 REFRESH_MARGIN = dt.timedelta(minutes=5)
 FEATURE_NOT_ENABLED = "FEATURE_NOT_ENABLED"  # 403 category when the portal lacks e.g. payments (§10.3)
 PERMANENT_STATUSES = {400, 403, 404, 405, 409, 414, 415}
@@ -172,6 +175,14 @@ def oauth_account_portal_id(*, access_token: str) -> Any:
 def _chunks(items: Sequence[Any], size: int = BATCH_LIMIT) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def _pair_key(error: Mapping[str, Any]) -> str:
+    """ "from->to" of a failed association input (its error's context names both ids), else the context as text."""
+    context = error.get("context") or {}
+    if isinstance(context, dict) and context.get("fromObjectId") and context.get("toObjectId"):
+        return f"{context['fromObjectId'][0]}->{context['toObjectId'][0]}"
+    return str(context)
 
 
 class HubSpotClient:
@@ -496,16 +507,14 @@ class HubSpotClient:
         outcome = BatchOutcome(written=[], failed=[])
         path = f"/crm/associations/{self.version}/{from_type}/{to_type}/batch/create"
         spec = [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": type_id}]
-        for chunk in _chunks(list(pairs)):
+        for chunk in _chunks(list(pairs), ASSOCIATION_BATCH_LIMIT):
             body = {"inputs": [{"from": {"id": a}, "to": {"id": b}, "types": spec} for a, b in chunk]}
             data = self._json("POST", path, json=body, idempotent=True)
             for result in data.get("results", []):
                 key = f"{result.get('fromObjectId')}->{result.get('toObjectId')}"
                 outcome.written.append(Written(key, str(result.get("toObjectId")), True))
             for error in data.get("errors", []):
-                outcome.failed.append(
-                    Failed(str(error.get("context", "")), str(error.get("message")), error.get("category", ""))
-                )
+                outcome.failed.append(Failed(_pair_key(error), str(error.get("message")), error.get("category", "")))
         return outcome
 
     # -- pipelines and account --------------------------------------------------------------------

@@ -30,7 +30,9 @@ from integration.clients.errors import (
 from integration.clients.http import HttpClient, RetryPolicy
 
 SERVICE = "Kleer"
-INVOICE_PAGE_SIZE = 200
+# Kleer's maximum page size is not documented (kleer-api.md §1.8 [UNK]); 500 is what the sandbox serves. A
+# server that caps lower answers fewer rows and `iter_invoices` pages on by the rows it got.
+INVOICE_PAGE_SIZE = 500
 # Nested collections and the inner key Kleer wraps them in (kleer-api.md J4, §5.2).
 WRAPPERS = {
     "rows": "rows",

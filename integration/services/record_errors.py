@@ -88,6 +88,24 @@ def record_errors_waiting(*, portal_id: int, object_type: str, kleer_ids: Iterab
     return set(parked.values_list("kleer_id", flat=True)) | set(backing_off.values_list("kleer_id", flat=True))
 
 
+def record_errors_outstanding(*, portal_id: int, object_type: str) -> tuple[set[str], set[str]]:
+    """The outbound errors of one object type in one query, for a whole run: (Kleer ids waiting for their retry
+    time or parked, Kleer ids with any open or parked error, which are resolved when their record syncs)."""
+    now = timezone.now()
+    rows = RecordError.objects.filter(
+        portal_id=portal_id,
+        object_type=object_type,
+        direction=SyncDirection.OUTBOUND,
+        status__in=[RecordError.Status.OPEN, RecordError.Status.PARKED],
+    ).values_list("kleer_id", "status", "next_retry_at")
+    waiting, unresolved = set(), set()
+    for kleer_id, status, next_retry_at in rows:
+        unresolved.add(kleer_id)
+        if status == RecordError.Status.PARKED or (next_retry_at is not None and next_retry_at > now):
+            waiting.add(kleer_id)
+    return waiting, unresolved
+
+
 def record_errors_retry(*, portal: Portal, object_type: str | None = None, ids: Iterable[int] | None = None) -> int:
     """Un-park errors so the next run retries them (admin action / settings page)."""
     rows = RecordError.objects.filter(portal=portal, status__in=[RecordError.Status.PARKED, RecordError.Status.OPEN])

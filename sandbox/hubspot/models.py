@@ -35,6 +35,10 @@ class Portal(models.Model):
     daily_rate_limit_max = models.PositiveIntegerField(null=True, blank=True)
     # HubSpot does not document Retry-After on a 429; tests switch it on per portal.
     retry_after_on_429 = models.BooleanField(default=False)
+    # Time every API call of the portal takes before it is served, uniformly in latency ± jitter (0: none), so a
+    # benchmark sees HubSpot's real round trips (0.3–1 s for a batch call). Slept before any lock is taken.
+    latency_ms = models.PositiveIntegerField(default=0)
+    latency_jitter_ms = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:

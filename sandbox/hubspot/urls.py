@@ -41,6 +41,7 @@ urlpatterns = [
     path("_fake/portals/<int:hub_id>/tokens/revoke", control.portal_tokens_revoke, name="control_tokens_revoke"),
     path("_fake/portals/<int:hub_id>/uninstall", control.portal_uninstall, name="control_uninstall"),
     path("_fake/portals/<int:hub_id>/rate-limits", control.portal_rate_limits, name="control_rate_limits"),
+    path("_fake/portals/<int:hub_id>/latency", control.portal_latency, name="control_latency"),
     path("_fake/portals/<int:hub_id>/faults", control.portal_faults, name="control_portal_faults"),
     path("_fake/portals/<int:hub_id>/requests", control.portal_requests, name="control_requests"),
     path("_fake/portals/<int:hub_id>/request-counts", control.portal_request_counts, name="control_request_counts"),

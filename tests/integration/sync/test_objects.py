@@ -474,7 +474,7 @@ def test_kleers_alternative_conventions_read_as_the_same_records(world_factory, 
     assert [(r.object_type, r.status, r.read, r.unchanged, r.created, r.updated) for r in second] == [
         (f.object_type, "succeeded", f.read, f.created, 0, 0) for f in first
     ]
-    # Asked for 200 a page, served 7: the product walks on by the rows it got, until `size`.
+    # Asked for 500 a page, served 7: the product walks on by the rows it got, until `size`.
     read = next(f.read for f in first if f.object_type == "invoices")
     offsets = [int(parse_qs(r["query"])["offset"][0]) for r in api.requests_log() if r["path"] == "/client/invoice"]
     assert offsets == list(range(0, read, 7)) and len(offsets) >= 3
