@@ -337,8 +337,8 @@ class RecordError(models.Model):
     run = models.ForeignKey(SyncRun, null=True, blank=True, on_delete=models.SET_NULL)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
     category = models.CharField(max_length=60, blank=True)
-    # For an ambiguous match: the HubSpot records it could be ([{"id", "name", "reason"}]); support or the
-    # customer picks one.
+    # For an ambiguous match: the HubSpot records it could be ([{"id", "name", "reason", "value"}], the reason
+    # naming the key that matched and value its HubSpot spelling); support or the customer picks one.
     candidates = models.JSONField(default=list, blank=True)
     message = models.TextField()
     payload_excerpt = models.JSONField(default=dict, blank=True)

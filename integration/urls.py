@@ -6,7 +6,15 @@ staff login), so the same URLs serve customers inside HubSpot and support staff.
 
 from django.urls import include, path
 
-from integration.views import install, launch, settings_general, settings_mappings, settings_objects, webhooks
+from integration.views import (
+    install,
+    launch,
+    settings_general,
+    settings_mappings,
+    settings_matching,
+    settings_objects,
+    webhooks,
+)
 
 app_name = "integration"
 
@@ -17,6 +25,7 @@ object_patterns = [
     path("target", settings_objects.target, name="object_target"),
     path("pipeline", settings_objects.pipeline, name="object_pipeline"),
     path("sync", settings_objects.sync_now, name="object_sync_now"),
+    path("errors/<int:error_id>/match", settings_matching.match_resolve, name="record_error_match_resolve"),
     path("mappings/new", settings_mappings.mapping_form, name="mapping_add"),
     path("mappings/<int:mapping_id>/", settings_mappings.mapping_form, name="mapping_edit"),
     path("mappings/<int:mapping_id>/delete", settings_mappings.mapping_delete_view, name="mapping_delete"),

@@ -402,14 +402,40 @@ class HubSpotClient:
             body: dict[str, Any] = {"inputs": [{"id": i} for i in chunk], "properties": list(properties)}
             if id_property:
                 body["idProperty"] = id_property
-            try:
-                data = self._json("POST", f"{self.objects_path(object_type)}/batch/read", json=body, idempotent=True)
-            except PermanentError as exc:
-                if exc.status == 404:
-                    continue
-                raise
-            found.extend(data.get("results", []))
+            # None of the ids exists: HubSpot answers 404, an expected answer rather than a failed call in the
+            # portal's API budget (as a first sync's look-up of its own keys always gets).
+            path = f"{self.objects_path(object_type)}/batch/read"
+            response = self.call("POST", path, json=body, idempotent=True, accept=(404,))
+            if response.status_code != 404:
+                found.extend(response.json().get("results", []))
         return found
+
+    # Reference: https://developers.hubspot.com/docs/api-reference/crm-objects-v3/batch/update
+    def batch_update(self, object_type: str, inputs: Sequence[tuple[str, str, Mapping[str, str]]]) -> BatchOutcome:
+        """Update records by HubSpot id: (hubspot_id, key, properties) triples, 100 per call. Outcomes are named
+        by `key` (sent as the trace id); an id HubSpot no longer has fails with OBJECT_NOT_FOUND."""
+        outcome = BatchOutcome(written=[], failed=[])
+        for chunk in _chunks(list(inputs)):
+            body = {
+                "inputs": [
+                    {"id": record_id, "objectWriteTraceId": key, "properties": dict(props)}
+                    for record_id, key, props in chunk
+                ]
+            }
+            try:
+                data = self._json("POST", f"{self.objects_path(object_type)}/batch/update", json=body, idempotent=True)
+            except PermanentError as exc:
+                if exc.status not in (400, 404):
+                    raise
+                outcome.failed.extend(Failed(key, exc.message, exc.category) for _, key, _ in chunk)
+                continue
+            by_id = {record_id: key for record_id, key, _ in chunk}
+            answer = BatchOutcome(written=[], failed=[])
+            self._collect(data, "kleer_id", answer)
+            outcome.written.extend(answer.written)
+            # A missing record is named by its HubSpot id (context.ids), not by a trace id.
+            outcome.failed.extend(Failed(by_id.get(f.key, f.key), f.message, f.category) for f in answer.failed)
+        return outcome
 
     # Reference: https://developers.hubspot.com/docs/api-reference/crm-objects-v3/batch/archive
     def batch_archive(self, object_type: str, ids: Sequence[str]) -> None:

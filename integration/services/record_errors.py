@@ -28,8 +28,10 @@ def record_error_upsert(
     portal_id: int | None = None,
     direction: str = SyncDirection.OUTBOUND,
     candidates: list[dict] | None = None,
+    parked: bool = False,
 ) -> RecordError:
-    """Record one more failed attempt for a record in one direction; park it after MAX_ATTEMPTS.
+    """Record one more failed attempt for a record in one direction; park it after MAX_ATTEMPTS, or at once with
+    `parked` (an ambiguous match waits for a person: retrying cannot decide it).
 
     Outbound errors belong to a SyncRun; inbound ones (HubSpot → Kleer) have no run and name the portal."""
     portal_id = run.portal_id if run is not None else portal_id
@@ -50,7 +52,7 @@ def record_error_upsert(
         error.candidates = candidates or []
         error.save()
         error.refresh_from_db()
-        if error.attempts >= MAX_ATTEMPTS:
+        if parked or error.attempts >= MAX_ATTEMPTS:
             error.status, error.next_retry_at = RecordError.Status.PARKED, None
         else:
             error.status = RecordError.Status.OPEN

@@ -28,6 +28,7 @@ from integration.services.record_errors import (
     record_errors_resolve,
 )
 from integration.services.synced_records import links_fingerprints_store, synced_records_upsert
+from integration.sync.matching import link_existing
 
 # invoices, agreements and projects may all sync to deals; kleer_id is unique per HubSpot object, so on a
 # shared target the value names its Kleer type ("invoice-5000") and ids of different types cannot collide.
@@ -47,6 +48,7 @@ class Counts:
     failed: int = 0
     skipped: int = 0
     deleted: int = 0
+    matched: int = 0  # linked to an existing HubSpot record instead of creating one (sync/matching.py)
 
     def apply_to(self, run: SyncRun) -> None:
         for name, value in vars(self).items():
@@ -226,7 +228,7 @@ class Writer:
         self._collect(block=False)
         known = self._known([o.kleer_id for o in batch])
         deferred = self._inbound_pending(known.values())
-        settled = []
+        settled, changed = [], []
         for item in batch:
             record = known.get(item.kleer_id)
             if item.kleer_id in deferred:
@@ -236,7 +238,12 @@ class Writer:
                 self.counts.unchanged += 1
                 settled.append(item)
             else:
-                self._queue.append((item, record))
+                changed.append(item)
+        # Records without a link may already exist in HubSpot: link those instead of creating duplicates.
+        remaining = link_existing(writer=self, items=changed, known=known) if changed else []
+        queued = {o.kleer_id for o in remaining}
+        settled += [o for o in changed if o.kleer_id in known and o.kleer_id not in queued]  # just linked
+        self._queue.extend((o, known.get(o.kleer_id)) for o in remaining)
         self._settle(settled, known)
         while len(self._queue) >= UPSERT_BATCH:
             self._upsert_next()
