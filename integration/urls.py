@@ -6,7 +6,15 @@ staff login), so the same URLs serve customers inside HubSpot and support staff.
 
 from django.urls import include, path
 
-from integration.views import install, launch, settings_general, settings_mappings, settings_objects, webhooks
+from integration.views import (
+    install,
+    launch,
+    settings_general,
+    settings_mappings,
+    settings_objects,
+    webhooks,
+    workflow_actions,
+)
 
 app_name = "integration"
 
@@ -35,6 +43,7 @@ urlpatterns = [
     path("hubspot/oauth/callback", install.oauth_callback, name="oauth_callback"),
     path("hubspot/launch", launch.launch, name="launch"),
     path("hubspot/webhooks", webhooks.webhooks, name="webhooks"),
+    path("hubspot/workflow-actions/<str:action>", workflow_actions.execute, name="workflow_action"),
     path("settings/", launch.settings_home, name="settings_home"),
     path("portals/<int:hub_id>/settings/", include(settings_patterns)),
 ]

@@ -52,6 +52,8 @@ APP_SCOPES: tuple[str, ...] = (
     "crm.objects.projects.write",
     "crm.schemas.projects.read",
     "crm.schemas.projects.write",
+    # Completing blocked workflow-action executions (automation-actions.json, callbacks: oauth2 `automation`).
+    "automation",
 )
 
 # Written by HubSpot itself on every record; never a mapping target on any object.

@@ -10,6 +10,7 @@ from django.core.management import CommandError, call_command
 
 from integration import catalog
 from integration.catalog.hubspot import APP_SCOPES
+from integration.catalog.workflow_actions import ACTIONS
 from integration.hubspot_project import (
     APP_UNINSTALL,
     DEFAULT_BASE_URL,
@@ -22,7 +23,12 @@ from integration.hubspot_project import (
 )
 from sandbox.hubspot.webhooks import config as sandbox_webhooks
 
-FILES = ["hsproject.json", "src/app/app-hsmeta.json", "src/app/webhooks/webhooks-hsmeta.json"]
+FILES = [
+    "hsproject.json",
+    "src/app/app-hsmeta.json",
+    "src/app/webhooks/webhooks-hsmeta.json",
+    *(f"src/app/workflow-actions/{key}-hsmeta.json" for key in ACTIONS),
+]
 
 
 def test_the_committed_project_files_are_current():
