@@ -52,7 +52,8 @@ APP_SCOPES: tuple[str, ...] = (
     "crm.objects.projects.write",
     "crm.schemas.projects.read",
     "crm.schemas.projects.write",
-    # Completing blocked workflow-action executions (automation-actions.json, callbacks: oauth2 `automation`).
+    # Custom workflow actions: completing a blocked execution (POST /automation/actions/callbacks/2026-03/…;
+    # hubspot-api.md §8.2, spec automation-actions.json `security: oauth2 [automation]`).
     "automation",
 )
 
