@@ -113,7 +113,9 @@ def output_fields(execution: WorkflowExecution) -> dict[str, str]:
     if execution.kleer_id:
         fields["kleer_id"] = execution.kleer_id
     if execution.state == State.FAILED:
-        fields["failure_reason"] = execution.reason
+        fields["failure_reason"] = execution.reason  # declared output: later workflow steps can branch on it
+        # What the workflow history shows for the failure [unverified name; the fake HubSpot reads it too].
+        fields["hs_default_error"] = execution.reason
     return fields
 
 

@@ -111,7 +111,8 @@ class Crm:
 
     def deal(self, company_id: str | None, items: list[dict], **properties: str) -> str:
         links = [(company_id, DEAL_COMPANY)] if company_id else []
-        deal_id = self.create("deals", {"dealname": "Årsavtal Åkesson", "pipeline": "default", "dealstage": "closedwon", **properties}, links)
+        won = {"dealname": "Årsavtal Åkesson", "pipeline": "default", "dealstage": "closedwon"}
+        deal_id = self.create("deals", won | properties, links)
         for item in items:
             self.create("line_items", item, [(deal_id, LINE_ITEM_DEAL)])
         return deal_id
@@ -127,3 +128,32 @@ def kleer_api(world, live_server) -> KleerApi:
 
 def kleer_list(world, live_server, path: str, key: str) -> list[dict]:
     return kleer_api(world, live_server).get(path).json().get(key, [])
+
+
+def deploy_actions(base_url: str) -> None:
+    """Upload the generated workflow-action components to the fake HubSpot, as `hs project upload` would, with
+    this test server's address as the action URLs (the fake calls local receivers over http)."""
+    from integration.catalog.workflow_actions import ACTIONS
+    from integration.hubspot_project import workflow_action_component
+    from sandbox.hubspot.workflows import workflow_actions_deploy
+
+    workflow_actions_deploy([workflow_action_component(base_url, action) for action in ACTIONS.values()])
+
+
+def hubspot_run(world, action: str, object_type: str, object_id: Any, inputs: dict | None = None, **extra: Any):
+    """Have the fake HubSpot run an action as a workflow would; its answer after the app's last reply."""
+    from integration.catalog.workflow_actions import ACTIONS
+
+    url = settings.HUBSPOT_API_BASE.replace("/sandbox/hubspot", "/sandbox/hubspot/_fake")
+    body = {"uid": ACTIONS[action].uid, "objectType": object_type, "objectId": int(object_id),
+            "inputFields": inputs or {}, **extra}  # fmt: skip
+    response = requests.post(f"{url}/portals/{world.hub_id}/workflow-actions/run", json=body, timeout=120)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def hubspot_execution(world, callback_id: str) -> dict:
+    url = settings.HUBSPOT_API_BASE.replace("/sandbox/hubspot", "/sandbox/hubspot/_fake")
+    response = requests.get(f"{url}/portals/{world.hub_id}/workflow-actions/executions/{callback_id}", timeout=30)
+    assert response.status_code == 200, response.text
+    return response.json()
