@@ -64,9 +64,7 @@ def test_create_client_from_inputs_writes_kleer_id_and_the_sync_links_the_same_c
     assert len(kleer_list(world, live_server, "/client", "clients")) == 2
 
 
-def test_create_client_from_mappings_reads_the_company_through_the_client_mappings(
-    world_factory, actions, live_server
-):
+def test_create_client_from_mappings_reads_the_company_through_the_client_mappings(world_factory, actions, live_server):
     world = client_world(world_factory)
     crm = Crm(world.hub_id)
     company = crm.create(
@@ -79,7 +77,8 @@ def test_create_client_from_mappings_reads_the_company_through_the_client_mappin
 
     done = execution(callback)
     created = kleer_api(world, live_server).get(f"/client/{done.kleer_id}").json()
-    assert (created["name"], created["phone"], created["address"]["state"]) == ("Åkerlund & Söner", "08-123 45 67", "Umeå")
+    found = (created["name"], created["phone"], created["address"]["state"])
+    assert found == ("Åkerlund & Söner", "08-123 45 67", "Umeå")
     assert (created["payment-days"], created["delivery-type"]) == (45, "Mail")
     assert crm.read("companies", company, "kleer_id")["kleer_id"] == done.kleer_id
 
