@@ -471,6 +471,9 @@ class WorkflowExecution(models.Model):
     # NULL, not "": the unique constraint on (portal, claim) must ignore executions that hold no claim.
     claim = models.CharField(max_length=120, null=True, blank=True)  # noqa: DJ001
     attempts = models.PositiveIntegerField(default=0)
+    # Set while a worker runs the execution: a second delivery of the same task waits instead of running it twice
+    # at once. A dead worker's lease runs out after the task time limit, before the broker redelivers its task.
+    leased_until = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(
         null=True, blank=True, help_text="When HubSpot accepted the outcome through the callback-completion API."
     )

@@ -19,13 +19,17 @@ automation-actions-v4-v4/custom-action-guide; completion: hubspot-openapi-2026-0
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from integration.catalog import Plan, workflow_actions
@@ -44,6 +48,8 @@ EXPIRATION = "P1D"
 BLOCK = {EXECUTION_STATE: "BLOCK", "hs_expiration_duration": EXPIRATION}
 OBJECT_TYPES = {"COMPANY": "company", "DEAL": "deal"}
 MAX_ID = 50
+# How long a worker waits for a concurrent execution of the same record before retrying later instead.
+HOLDER_WAIT_SECONDS = 15.0
 State = WorkflowExecution.State
 
 
@@ -161,6 +167,10 @@ def workflow_execution_receive(*, action: WorkflowAction, request: ExecutionRequ
     at once when it cannot succeed, else BLOCK with the work queued after commit."""
     existing = WorkflowExecution.objects.filter(hub_id=request.hub_id, callback_id=request.callback_id).first()
     if existing is not None:
+        if not existing.finished:
+            # HubSpot repeats a request it got no answer to (our 5xx, a timeout): the work may never have been
+            # queued. Queuing it again is safe: a running execution is leased, a finished one only completes.
+            _enqueue(existing.pk)
         return {"outputFields": output_fields(existing)}
     portal = Portal.objects.select_related("installation", "kleer_credentials").filter(hub_id=request.hub_id).first()
     reason = _blocker(action, portal, request)
@@ -230,10 +240,26 @@ def workflow_execution_run(*, execution_id: int, final_attempt: bool = True) -> 
     raised for the task to retry with backoff, unless `final_attempt`: then the execution fails with the reason."""
     execution = _load(execution_id)
     if not execution.finished:
-        _attempt(execution, final_attempt)
+        _lease(execution)
+        try:
+            _attempt(execution, final_attempt)
+        finally:
+            WorkflowExecution.objects.filter(pk=execution.pk).update(leased_until=None)
     if execution.completed_at is None:
         _complete(execution)
     return execution
+
+
+def _lease(execution: WorkflowExecution) -> None:
+    """Take the execution for this worker, or raise Busy when another worker runs it now (a task delivered twice)."""
+    now = timezone.now()
+    taken = (
+        WorkflowExecution.objects.filter(pk=execution.pk)
+        .filter(Q(leased_until__isnull=True) | Q(leased_until__lt=now))
+        .update(leased_until=now + dt.timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT))
+    )
+    if not taken:
+        raise Busy("this execution is already running on another worker", service="Kleer")
 
 
 def _attempt(execution: WorkflowExecution, final_attempt: bool) -> None:
@@ -328,6 +354,16 @@ def claim_record(execution: WorkflowExecution, action: WorkflowAction) -> Workfl
     return None
 
 
+def _wait_for(holder: WorkflowExecution) -> WorkflowExecution:
+    """Give a concurrent execution of the same record a few seconds to finish (its Kleer create usually takes
+    well under a second), so this one can answer with what it created instead of being retried minutes later."""
+    deadline = time.monotonic() + HOLDER_WAIT_SECONDS
+    while not holder.finished and time.monotonic() < deadline:
+        time.sleep(0.25)
+        holder.refresh_from_db(fields=["state", "kleer_id"])
+    return holder
+
+
 def create_once(
     run: Run, *, existing: str, build: Callable[[], dict[str, Any]], find: Callable[[Run], str | None]
 ) -> Outcome:
@@ -342,6 +378,8 @@ def create_once(
         return Outcome("exists", existing, message)
     body = build()
     holder = claim_record(execution, action)
+    if holder is not None and not holder.finished:
+        holder = _wait_for(holder)
     if holder is not None and holder.state == State.SUCCEEDED:
         message = f"Kleer {noun} {holder.kleer_id} was already created for this record by an earlier execution."
         return Outcome("exists", holder.kleer_id, message + " Nothing was created.")

@@ -70,6 +70,18 @@ class Actions:
         return body["callbackId"], response.json()
 
 
+@pytest.fixture(autouse=True)
+def _eager_retries():
+    """Eager tasks run their retries inline (at once, countdowns ignored) instead of raising Celery's Retry into
+    the request that queued them, as a worker would retry them."""
+    from config.celery_app import app
+
+    previous = app.conf.task_eager_propagates
+    app.conf.task_eager_propagates = False
+    yield
+    app.conf.task_eager_propagates = previous
+
+
 @pytest.fixture
 def actions(sandbox_urls) -> Actions:
     return Actions(sandbox_urls)
@@ -104,6 +116,11 @@ class Crm:
     def read(self, object_type: str, object_id: str, *properties: str) -> dict:
         path = f"/crm/v3/objects/{object_type}/{object_id}?properties={','.join(properties)}"
         return self._call("GET", path)["properties"]
+
+    def property(self, object_type: str, name: str) -> None:
+        body = {"name": name, "label": name, "type": "string", "fieldType": "text", "groupName": "kleer"}
+        self._call("POST", f"/crm/v3/properties/{object_type}/groups", {"name": "kleer", "label": "Kleer"})
+        self._call("POST", f"/crm/v3/properties/{object_type}", body)
 
     def first(self, object_type: str, prop: str, value: str) -> str:
         body = {"filterGroups": [{"filters": [{"propertyName": prop, "operator": "EQ", "value": value}]}]}
