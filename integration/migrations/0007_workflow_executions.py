@@ -3,6 +3,17 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
+from accounts.groups import apply_group_permissions
+
+
+def apply_groups(apps, schema_editor):
+    """Support and Ops may view workflow executions (accounts/groups.py)."""
+    apply_group_permissions(
+        apps.get_model("auth", "Group"),
+        apps.get_model("auth", "Permission"),
+        apps.get_model("contenttypes", "ContentType"),
+    )
+
 
 class Migration(migrations.Migration):
     dependencies = [
@@ -97,4 +108,5 @@ class Migration(migrations.Migration):
                 ],
             },
         ),
+        migrations.RunPython(apply_groups, migrations.RunPython.noop),
     ]
