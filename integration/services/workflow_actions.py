@@ -159,7 +159,8 @@ def _blocker(action: WorkflowAction, portal: Portal | None, request: ExecutionRe
 
 def _stored_inputs(request: ExecutionRequest) -> dict[str, str]:
     """The inputs as received, for support: short strings only (inputs carry no secrets)."""
-    return {str(k)[:100]: str(v)[:500] for k, v in list(request.input_fields.items())[:100]}
+    items = list(request.input_fields.items())[:100]
+    return {str(k)[:100]: str(v)[:500] for k, v in items if v is not None and not isinstance(v, dict | list)}
 
 
 def workflow_execution_receive(*, action: WorkflowAction, request: ExecutionRequest) -> dict[str, Any]:

@@ -67,3 +67,17 @@ def test_hubspot_shows_why_an_execution_failed(world_factory, sandbox_urls):
     reason = '"Invoice date" must be a date written YYYY-MM-DD, e.g. 2026-12-31; got "1 december".'
     assert (run["state"], run["failureReason"]) == ("FAILED", reason)
     assert run["outputFields"]["failure_reason"] == reason
+
+
+def test_concurrent_copies_of_one_callback_create_one_client(world_factory, sandbox_urls, live_server):
+    world = world_factory(clients=0, products=0, invoices=0, agreements=0, projects=0)
+    deploy_actions(sandbox_urls)
+    crm = Crm(world.hub_id)
+    company = crm.create("companies", {"name": "Kopia AB"})
+
+    run = hubspot_run(world, "create-client", "COMPANY", company, {"name": "Kopia AB", "phone": None}, concurrent=3)
+
+    [client] = kleer_list(world, live_server, "/client", "clients")
+    assert WorkflowExecution.objects.get().kleer_id == str(client["id"])
+    assert hubspot_execution(world, run["callbackId"])["state"] == "SUCCEEDED"
+    assert crm.read("companies", company, "kleer_id")["kleer_id"] == str(client["id"])
