@@ -200,3 +200,28 @@ def test_two_executions_racing_for_one_deal_create_one_invoice(world_factory, ac
         ("succeeded", "exists", str(invoice["id"])),
     ]
     assert crm.read("deals", deal, "kleer_invoice_id")["kleer_invoice_id"] == str(invoice["id"])
+
+
+def test_kleer_down_on_every_attempt_fails_with_the_reason_and_a_later_run_creates_once(
+    world_factory, actions, live_server
+):
+    world = world_factory(clients=0, products=0, invoices=0, agreements=0, projects=0)
+    crm = Crm(world.hub_id)
+    company = crm.create("companies", {"name": "Nere AB"})
+    api = kleer_api(world, live_server)
+    api.add_fault(method="PUT", path="^/client$", status=503, body="<html>Unavailable</html>", count=6)
+
+    callback, _ = actions.run("create-client", world, "COMPANY", company, {"name": "Nere AB"})
+
+    row = WorkflowExecution.objects.get(callback_id=callback)
+    assert (row.state, row.attempts) == ("failed", 6)  # the first try and five retries
+    assert (
+        row.reason == "Kleer or HubSpot did not answer after several tries: Kleer: Kleer answered HTTP 503 (HTTP 503)"
+    )
+    assert kleer_list(world, live_server, "/client", "clients") == []
+    # The outcome of the last create was unknown, so the record stays claimed with its reference: the next run
+    # looks it up in Kleer before creating.
+    again, _ = actions.run("create-client", world, "COMPANY", company, {"name": "Nere AB"})
+    created = WorkflowExecution.objects.get(callback_id=again)
+    [client] = kleer_list(world, live_server, "/client", "clients")
+    assert (created.state, created.kleer_id, client["foreign-id"]) == ("succeeded", str(client["id"]), row.reference)
