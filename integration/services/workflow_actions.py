@@ -240,9 +240,9 @@ def workflow_execution_run(*, execution_id: int, final_attempt: bool = True) -> 
     Transient Kleer or HubSpot errors (5xx, 423, 429, timeouts) and a concurrent execution of the same record are
     raised for the task to retry with backoff, unless `final_attempt`: then the execution fails with the reason."""
     execution = _load(execution_id)
-    if not execution.finished:
-        _lease(execution)
+    if not execution.finished and _lease(execution):
         try:
+            execution.refresh_from_db()  # what a worker that held the lease before us recorded
             _attempt(execution, final_attempt)
         finally:
             WorkflowExecution.objects.filter(pk=execution.pk).update(leased_until=None)
@@ -251,16 +251,22 @@ def workflow_execution_run(*, execution_id: int, final_attempt: bool = True) -> 
     return execution
 
 
-def _lease(execution: WorkflowExecution) -> None:
-    """Take the execution for this worker, or raise Busy when another worker runs it now (a task delivered twice)."""
+def _lease(execution: WorkflowExecution) -> bool:
+    """Take the unfinished execution for this worker (True). False when another worker finished it meanwhile;
+    Busy when another worker runs it now (a task delivered twice)."""
     now = timezone.now()
     taken = (
         WorkflowExecution.objects.filter(pk=execution.pk)
+        .exclude(state__in=[State.SUCCEEDED, State.FAILED])
         .filter(Q(leased_until__isnull=True) | Q(leased_until__lt=now))
         .update(leased_until=now + dt.timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT))
     )
-    if not taken:
-        raise Busy("this execution is already running on another worker", service="Kleer")
+    if taken:
+        return True
+    execution.refresh_from_db()
+    if execution.finished:
+        return False
+    raise Busy("this execution is already running on another worker", service="Kleer")
 
 
 def _attempt(execution: WorkflowExecution, final_attempt: bool) -> None:

@@ -225,3 +225,35 @@ def test_kleer_down_on_every_attempt_fails_with_the_reason_and_a_later_run_creat
     created = WorkflowExecution.objects.get(callback_id=again)
     [client] = kleer_list(world, live_server, "/client", "clients")
     assert (created.state, created.kleer_id, client["foreign-id"]) == ("succeeded", str(client["id"]), row.reference)
+
+
+@pytest.mark.concurrent_db
+def test_a_task_delivered_twice_at_once_runs_the_execution_once(world_factory, live_server, sandbox_urls):
+    from django.db import connection
+
+    from integration.services.workflow_actions import Busy, workflow_execution_run
+
+    world = world_factory(clients=0, products=0, invoices=0, agreements=0, projects=0)
+    company = Crm(world.hub_id).create("companies", {"name": "Dubbel AB"})
+    row = WorkflowExecution.objects.create(
+        portal=world.portal, hub_id=world.hub_id, callback_id="cb-twice", action="create-client",
+        object_type="COMPANY", object_id=company, inputs={"name": "Dubbel AB"},
+    )  # fmt: skip
+    kleer_api(world, live_server).add_fault(method="PUT", path="^/client$", delay_seconds=1.5)
+
+    def deliver(_: int) -> str:
+        try:
+            return workflow_execution_run(execution_id=row.pk, final_attempt=False).outcome
+        except Busy:
+            return "busy"
+        finally:
+            connection.close()
+
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        outcomes = sorted(pool.map(deliver, range(2)))
+
+    assert outcomes == ["busy", "created"]
+    assert len(kleer_list(world, live_server, "/client", "clients")) == 1
+    # Delivered once more later: finished, so it changes nothing (at most it completes in HubSpot again).
+    assert workflow_execution_run(execution_id=row.pk).outcome == "created"
+    assert WorkflowExecution.objects.get(pk=row.pk).attempts == 1
