@@ -43,7 +43,7 @@ def _settle(pk: int, copies: list[execution.Copy]) -> WorkflowExecution:
     with transaction.atomic():
         found = WorkflowExecution.objects.select_for_update().get(pk=pk)
         found.attempts = found.attempts + [attempt for copy in copies for attempt in copy.attempts]
-        found.state, found.output_fields, found.failure_reason = outcome.state, outcome.output_fields, ""
+        found.state, found.output_fields = outcome.state, outcome.output_fields
         found.failure_reason = outcome.failure_reason
         found.finished_at = None if outcome.state == WorkflowExecution.BLOCKED else now
         found.expires_at = now + outcome.expires_in if outcome.expires_in else None

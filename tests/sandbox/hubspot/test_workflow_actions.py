@@ -6,81 +6,20 @@ from __future__ import annotations
 
 import copy
 import threading
-from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
-import requests
 
 from sandbox.hubspot import state
 from sandbox.hubspot.models import Portal, WorkflowActionDefinition
 from sandbox.hubspot.workflows import workflow_actions_deploy
 from sandbox.hubspot.workflows.definitions import DefinitionError
-from tests.sandbox.action_receiver import ActionReceiver, Reply, action_component, assert_signed
-from tests.sandbox.hubspot.conftest import FakeHubSpot
-from tests.sandbox.hubspot_crm.conftest import Api, make_api
+from tests.sandbox.action_receiver import Reply, action_component, assert_signed
+from tests.sandbox.hubspot.conftest import COMPLETE
+from tests.sandbox.hubspot.conftest import WORKFLOW_SECRET as SECRET
+from tests.sandbox.hubspot_crm.conftest import make_api
 
-SECRET = "workflow-test-secret"
-COMPLETE = "/automation/actions/callbacks/2026-03/{}/complete"
 BATCH = "/automation/actions/callbacks/2026-03/complete"
-
-
-@dataclass
-class Harness:
-    hs: FakeHubSpot
-    receiver: ActionReceiver
-    api: Api
-    deal_id: str
-    company_id: str
-
-    def deploy(self, *components: dict[str, Any]) -> requests.Response:
-        return self.hs.control("PUT", "/apps/workflow-actions", {"components": list(components)})
-
-    def run(self, hub_id: int | None = None, **body: Any) -> requests.Response:
-        body.setdefault("uid", "create_invoice")
-        body.setdefault("objectType", "DEAL")
-        body.setdefault("objectId", self.deal_id)
-        body.setdefault("inputFields", {"invoice_date": "2026-12-03"})
-        return self.hs.control("POST", f"/portals/{hub_id or self.api.hub_id}/workflow-actions/run", body)
-
-    def ran(self, **body: Any) -> dict[str, Any]:
-        response = self.run(**body)
-        assert response.status_code == 200, response.text
-        return response.json()
-
-    def execution(self, callback_id: str) -> dict[str, Any]:
-        response = self.hs.control("GET", f"/portals/{self.api.hub_id}/workflow-actions/executions/{callback_id}")
-        assert response.status_code == 200, response.text
-        return response.json()
-
-    def complete(self, callback_id: str, body: Any, *, token: str | None = None, path: str = COMPLETE) -> Any:
-        return self.hs.api("POST", path.format(callback_id), token or self.api.token, json=body)
-
-
-@pytest.fixture
-def wf(hs, live_server, settings) -> Iterator[Harness]:
-    settings.HUBSPOT_CLIENT_SECRET = SECRET
-    settings.SANDBOX_WORKFLOW_ACTIONS_RETRY_BASE_SECONDS = 0.01
-    receiver = ActionReceiver()
-    api = make_api(live_server)
-    deal = api.post(
-        api.objects("deals"),
-        {
-            "properties": {
-                "dealname": "Årsavtal",
-                "amount": "1200",
-                "pipeline": "default",
-                "dealstage": "appointmentscheduled",
-            }
-        },
-    )
-    company = api.post(api.objects("companies"), {"properties": {"name": "Öst AB"}})
-    assert deal.status_code == company.status_code == 201
-    harness = Harness(hs, receiver, api, deal.json()["id"], company.json()["id"])
-    assert harness.deploy(action_component(receiver.url)).status_code == 200
-    yield harness
-    receiver.close()
 
 
 BLOCK = {"outputFields": {"hs_execution_state": "BLOCK", "hs_expiration_duration": "PT1H"}}
