@@ -254,6 +254,12 @@ def workflow_action_component(base: str, action: workflow_actions.WorkflowAction
     }
 
 
+def workflow_action_components(base: str) -> list[dict[str, Any]]:
+    """Every workflow-action component for a normalised base URL; also what `sandbox_seed --connect` deploys to
+    the fake HubSpot, as `hs project upload` would to HubSpot."""
+    return [workflow_action_component(base, action) for action in workflow_actions.ACTIONS.values()]
+
+
 def legacy_action_definitions(base_url: str = DEFAULT_BASE_URL) -> dict[str, dict[str, Any]]:
     """The body of `POST /automation/actions/2026-03/{appId}` per action (PublicActionDefinitionEgg), for apps
     on the legacy developer platform; action key → body."""

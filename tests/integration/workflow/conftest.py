@@ -150,11 +150,10 @@ def kleer_list(world, live_server, path: str, key: str) -> list[dict]:
 def deploy_actions(base_url: str) -> None:
     """Upload the generated workflow-action components to the fake HubSpot, as `hs project upload` would, with
     this test server's address as the action URLs (the fake calls local receivers over http)."""
-    from integration.catalog.workflow_actions import ACTIONS
-    from integration.hubspot_project import workflow_action_component
+    from integration.hubspot_project import workflow_action_components
     from sandbox.hubspot.workflows import workflow_actions_deploy
 
-    workflow_actions_deploy([workflow_action_component(base_url, action) for action in ACTIONS.values()])
+    workflow_actions_deploy(workflow_action_components(base_url))
 
 
 def hubspot_run(world, action: str, object_type: str, object_id: Any, inputs: dict | None = None, **extra: Any):
