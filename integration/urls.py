@@ -14,6 +14,7 @@ from integration.views import (
     settings_matching,
     settings_objects,
     webhooks,
+    workflow_actions,
 )
 
 app_name = "integration"
@@ -44,6 +45,7 @@ urlpatterns = [
     path("hubspot/oauth/callback", install.oauth_callback, name="oauth_callback"),
     path("hubspot/launch", launch.launch, name="launch"),
     path("hubspot/webhooks", webhooks.webhooks, name="webhooks"),
+    path("hubspot/workflow-actions/<str:action>", workflow_actions.execute, name="workflow_action"),
     path("settings/", launch.settings_home, name="settings_home"),
     path("portals/<int:hub_id>/settings/", include(settings_patterns)),
 ]

@@ -16,6 +16,7 @@ import datetime as dt
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 import requests
 from django.conf import settings
@@ -47,6 +48,8 @@ PERMANENT_STATUSES = {400, 403, 404, 405, 409, 414, 415}
 # backoff would only burn calls, so the run is rescheduled: at the Retry-After HubSpot sends, else an hour later
 # (we do not store the portal's time zone, and a re-check costs one call).
 DAILY_LIMIT_RECHECK_SECONDS = 3600.0
+# The callback-completion path as HubSpot's 2026-03 spec writes it (automation-actions.json).
+CALLBACK_COMPLETE_PATH = "/automation/actions/callbacks/{version}/{callback_id}/complete"
 
 
 @dataclass(frozen=True)
@@ -437,6 +440,26 @@ class HubSpotClient:
             outcome.failed.extend(Failed(by_id.get(f.key, f.key), f.message, f.category) for f in answer.failed)
         return outcome
 
+    # Reference: https://developers.hubspot.com/docs/api-reference/crm-objects-v3/objects/read (GET one record)
+    def object_read(
+        self, object_type: str, object_id: str, *, properties: Sequence[str] = (), associations: Sequence[str] = ()
+    ) -> dict[str, Any] | None:
+        """One record with `properties` and the ids of its associated records of `associations` types
+        (`{"associations": {"companies": {"results": [{"id", "type"}]}}}`); None when it does not exist."""
+        params = {"properties": ",".join(properties), "associations": ",".join(associations)}
+        try:
+            return self._json("GET", f"{self.objects_path(object_type)}/{object_id}", params=params)
+        except PermanentError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    # Reference: https://developers.hubspot.com/docs/api-reference/crm-objects-v3/objects/update (PATCH)
+    def object_update(self, object_type: str, object_id: str, properties: Mapping[str, str]) -> dict[str, Any]:
+        """Set properties of one record by its HubSpot id (sets values, so safe to repeat)."""
+        path = f"{self.objects_path(object_type)}/{object_id}"
+        return self._json("PATCH", path, json={"properties": dict(properties)}, idempotent=True)
+
     # Reference: https://developers.hubspot.com/docs/api-reference/crm-objects-v3/batch/archive
     def batch_archive(self, object_type: str, ids: Sequence[str]) -> None:
         for chunk in _chunks(list(ids)):
@@ -516,6 +539,17 @@ class HubSpotClient:
             for error in data.get("errors", []):
                 outcome.failed.append(Failed(_pair_key(error), str(error.get("message")), error.get("category", "")))
         return outcome
+
+    # -- workflow actions -------------------------------------------------------------------------
+
+    # Reference: hubspot-openapi-2026-03/automation-actions.json, POST
+    # /automation/actions/callbacks/2026-03/{callbackId}/complete (CallbackCompletionRequest → 204; scope automation)
+    def callback_complete(self, callback_id: str, output_fields: Mapping[str, str]) -> None:
+        """Finish a blocked workflow-action execution with its outputs (`hs_execution_state` SUCCESS or
+        FAIL_CONTINUE). HubSpot records one outcome per callback, so repeating the call is harmless."""
+        path = CALLBACK_COMPLETE_PATH.format(version=self.version, callback_id=quote(callback_id, safe=""))
+        body = {"outputFields": dict(output_fields), "typedOutputs": {}}
+        self.call("POST", path, json=body, idempotent=True)
 
     # -- pipelines and account --------------------------------------------------------------------
 
