@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("sandbox_hubspot", "0003_webhooks"),
+        ("sandbox_hubspot", "0004_workflow_actions"),
     ]
 
     operations = [
