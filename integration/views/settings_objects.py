@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+from urllib.parse import quote
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
@@ -16,7 +18,7 @@ from accounts.portal_session import PortalAccess, portal_access_required
 from integration.clients.errors import ApiError
 from integration.clients.hubspot import HubSpotClient
 from integration.forms import PipelineForm, TargetForm
-from integration.models import FieldMapping, HubSpotInstallation, ObjectSync, RecordError, SyncRun
+from integration.models import FieldMapping, HubSpotInstallation, ObjectSync, Portal, RecordError, SyncRun
 from integration.services.object_syncs import (
     ObjectSyncError,
     enable_blockers,
@@ -37,6 +39,15 @@ from integration.views.settings_common import (
 )
 
 RECENT_ERRORS = 10
+
+
+def upgrade_url(portal: Portal) -> str:
+    """Where "contact us to upgrade" leads (settings.UPGRADE_URL); a mail names the portal so support can act."""
+    url = settings.UPGRADE_URL
+    if url.startswith("mailto:"):
+        joiner = "&" if "?" in url else "?"
+        url += f"{joiner}body={quote(f'HubSpot portal {portal.hub_id}: please switch us to the Pro plan.')}"
+    return url
 
 
 def _mapping_rows(object_sync: ObjectSync) -> list[dict[str, Any]]:
@@ -120,6 +131,7 @@ def _context(access: PortalAccess, object_sync: ObjectSync, **extra: Any) -> dic
         object_sync=object_sync,
         target=target,
         pro_locked=pro_locked(spec, access),
+        upgrade_url=upgrade_url(access.portal),
         blockers=[] if object_sync.enabled else enable_blockers(object_sync),
         rows=_mapping_rows(object_sync),
         direction=direction_texts(object_sync),
