@@ -194,6 +194,8 @@ def object_sync_request_run(*, object_sync: ObjectSync, actor: Actor, full: bool
     if blocker:
         raise SyncRequestError(blocker[0].upper() + blocker[1:] + ".")
     trigger = SyncRun.Trigger.FULL if full else SyncRun.Trigger.MANUAL
+    # The tab says "queued" until a run starts after this moment.
+    ObjectSync.objects.filter(pk=object_sync.pk).update(run_requested_at=timezone.now())
     task.delay_on_commit(object_sync.pk, trigger, full)
     if audit:
         audit_record(

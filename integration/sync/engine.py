@@ -120,7 +120,7 @@ def _process_batch(writer: Writer, children: Writer | None, batch: Sequence[Klee
         if writer.spec.includes(record.data):
             included.append(record.data)
         else:
-            writer.counts.skipped += 1
+            writer.counts.skip("filtered")
     included = _without_new_update_only(writer, included)
     outgoing = writer.prepare(included)
     synced = writer.write(outgoing)
@@ -129,7 +129,7 @@ def _process_batch(writer: Writer, children: Writer | None, batch: Sequence[Klee
     if gone:
         # `_handle_gone` counts those still live in HubSpot as deleted at the end of the run; the rest (never
         # synced, or marked deleted before) are skipped, so that every record read appears in exactly one count.
-        writer.counts.skipped += len(gone) - _live_records(writer).filter(kleer_id__in=gone).count()
+        writer.counts.skip("deleted_in_kleer", len(gone) - _live_records(writer).filter(kleer_id__in=gone).count())
 
 
 def _without_new_update_only(writer: Writer, records: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
@@ -140,7 +140,7 @@ def _without_new_update_only(writer: Writer, records: list[Mapping[str, Any]]) -
         return records
     live = set(_live_records(writer).filter(kleer_id__in=candidates).values_list("kleer_id", flat=True))
     kept = [r for r in records if writer.spec.kleer_id(r) not in candidates - live]
-    writer.counts.skipped += len(records) - len(kept)
+    writer.counts.skip("not_in_hubspot", len(records) - len(kept))
     return kept
 
 

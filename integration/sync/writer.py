@@ -43,10 +43,21 @@ class Counts:
     failed: int = 0
     skipped: int = 0
     deleted: int = 0
+    skipped_reasons: dict[str, int] = field(default_factory=dict)  # SKIP_REASONS key → count; sums to `skipped`
+
+    def skip(self, reason: str, count: int = 1) -> None:
+        """Count `count` records as skipped for `reason` (a SKIP_REASONS key), so the tab can say why."""
+        if count > 0:
+            self.skipped += count
+            self.skipped_reasons[reason] = self.skipped_reasons.get(reason, 0) + count
 
     def apply_to(self, run: SyncRun) -> None:
         for name, value in vars(self).items():
-            setattr(run, name, value)
+            setattr(run, name, dict(value) if isinstance(value, dict) else value)
+
+
+# Why a record read from Kleer was not written (SyncRun.skipped_reasons keys; the tab words them).
+SKIP_REASONS = ("filtered", "waiting_retry", "hubspot_edit_pending", "deleted_in_kleer", "not_in_hubspot")
 
 
 @dataclass
@@ -143,7 +154,7 @@ class Writer:
         prepared = []
         for index, record in enumerate(records):
             if ids[index] in waiting:
-                self.counts.skipped += 1
+                self.counts.skip("waiting_retry")
                 continue
             item = self.outgoing(record, links=links[index] if links else ())
             if item is not None:
@@ -202,7 +213,7 @@ class Writer:
         changed = []
         for item in batch:
             if item.kleer_id in deferred:
-                self.counts.skipped += 1
+                self.counts.skip("hubspot_edit_pending")
             elif self._unchanged(item, known.get(item.kleer_id)):
                 self.counts.unchanged += 1
             else:

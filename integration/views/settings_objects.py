@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 from urllib.parse import quote
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
-from django.utils import timezone
+from django.template.loader import render_to_string
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -19,6 +19,7 @@ from integration.clients.errors import ApiError
 from integration.clients.hubspot import HubSpotClient
 from integration.forms import PipelineForm, TargetForm
 from integration.models import FieldMapping, HubSpotInstallation, ObjectSync, Portal, RecordError, SyncRun
+from integration.selectors import object_sync_status
 from integration.services.object_syncs import (
     ObjectSyncError,
     enable_blockers,
@@ -73,28 +74,34 @@ def _mapping_rows(object_sync: ObjectSync) -> list[dict[str, Any]]:
     return rows
 
 
-def _next_run(object_sync: ObjectSync) -> dt.datetime | None:
-    """When beat will start the next run: its last start (or our last run) plus the interval; None if unknown."""
-    task = object_sync.periodic_task
-    if task is None or not task.enabled or task.interval is None:
-        return None
-    base = task.last_run_at or object_sync.last_run_at
-    if base is None:
-        return None  # never ran: beat starts it on its next tick
-    every = dt.timedelta(**{task.interval.period: task.interval.every})
-    return max(base + every, timezone.now())
+def _skip_reasons(run: SyncRun | None) -> list[str]:
+    """Why the run's skipped records were skipped, one phrase per reason with its count."""
+    if run is None:
+        return []
+    texts = {
+        "filtered": _("drafts and credit invoices, which are not synced")
+        if run.object_type == "invoices"
+        else _("left out by this object's rules"),
+        "waiting_retry": _("failed before and waiting for their next retry"),
+        "hubspot_edit_pending": _("a HubSpot edit of them is on its way to Kleer"),
+        "deleted_in_kleer": _("deleted in Kleer and not in HubSpot"),
+        "not_in_hubspot": _("deleted in Kleer before they reached HubSpot"),
+    }
+    return [f"{texts.get(key, key)}: {count}" for key, count in (run.skipped_reasons or {}).items() if count]
 
 
 def _status(object_sync: ObjectSync) -> dict[str, Any]:
-    runs = SyncRun.objects.filter(portal_id=object_sync.portal_id, object_type=object_sync.object_type)
     errors = RecordError.objects.filter(
         portal_id=object_sync.portal_id,
         object_type=object_sync.object_type,
         status__in=[RecordError.Status.OPEN, RecordError.Status.PARKED],
     )
+    sync_status = object_sync_status(object_sync)
     return {
-        "last_run": runs.order_by("-started_at").first(),
-        "next_run": _next_run(object_sync),
+        "now": sync_status,
+        "last_run": sync_status.last_run,
+        "skip_reasons": _skip_reasons(sync_status.last_run),
+        "next_run": sync_status.next_run,
         "errors": list(errors.order_by("-last_seen_at")[:RECENT_ERRORS]),
         "error_count": errors.count(),
         "synced_count": synced_count(object_sync),
@@ -262,6 +269,26 @@ def pipeline(request: HttpRequest, access: PortalAccess, object_type: str) -> Ht
     return render(request, "integration/settings/object.html", _context(access, object_sync, **extra))
 
 
+@never_cache
+@portal_access_required
+@require_GET
+def sync_status(request: HttpRequest, access: PortalAccess, object_type: str) -> JsonResponse:
+    """The tab's sync state for static/integration/settings.js to poll while a run is queued or running."""
+    object_sync = object_sync_for(access, object_type)
+    status = object_sync_status(object_sync)
+    run = status.last_run
+    return JsonResponse(
+        {
+            "state": status.state,
+            "read": status.read_so_far if status.state == "running" else (run.read if run else 0),
+            "expected": status.expected,
+            "percent": status.percent,
+            "run_status": run.status if run else "",
+            "text": render_to_string("integration/settings/_run_state.html", {"now": status, "spec": object_sync.spec}),
+        }
+    )
+
+
 @portal_access_required
 @require_POST
 def sync_now(request: HttpRequest, access: PortalAccess, object_type: str) -> HttpResponse:
@@ -272,5 +299,7 @@ def sync_now(request: HttpRequest, access: PortalAccess, object_type: str) -> Ht
     except SyncRequestError as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, f"{object_sync.spec.label} sync started. Refresh this page to follow it.")
+        messages.success(
+            request, _("%(object)s sync is queued; this page shows when it runs.") % {"object": object_sync.spec.label}
+        )
     return HttpResponseRedirect(f"{settings_url(access, object_type)}#sync-status")
