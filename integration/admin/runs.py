@@ -142,6 +142,7 @@ class RecordErrorAdmin(PortalColumnMixin, ReadOnlyAdmin):
         "hubspot_id",
         "status_col",
         "category",
+        "customer_message",
         "message",
         "payload",
         "attempts",

@@ -28,6 +28,7 @@ def record_error_upsert(
     portal_id: int | None = None,
     direction: str = SyncDirection.OUTBOUND,
     candidates: list[dict] | None = None,
+    customer_message: str = "",
 ) -> RecordError:
     """Record one more failed attempt for a record in one direction; park it after MAX_ATTEMPTS.
 
@@ -45,6 +46,7 @@ def record_error_upsert(
         if not created:
             error.attempts = F("attempts") + 1
         error.run, error.message, error.category = run, message[:5000], category[:60]
+        error.customer_message = customer_message[:5000]
         error.hubspot_id = hubspot_id or error.hubspot_id
         error.payload_excerpt = payload or {}
         error.candidates = candidates or []

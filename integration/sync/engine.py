@@ -22,7 +22,7 @@ from integration.clients.kleer import KleerClient, KleerRecord
 from integration.models import ObjectSync, Portal, SyncedRecord, SyncRun
 from integration.services.object_syncs import inbound_active
 from integration.services.runs import sync_run_heartbeat
-from integration.sync import readers
+from integration.sync import explain, readers
 from integration.sync.schema import schema_ensure
 from integration.sync.writer import Counts, Outgoing, Writer, hubspot_key
 
@@ -162,7 +162,10 @@ def _write_children(parent: Writer, children: Writer, parents: Sequence[Outgoing
         try:
             found = CHILD_ROWS[parent.object_type](item.record)
         except catalog.TransformError as exc:
-            parent.fail(item.kleer_id, f"line items: {exc}", "TRANSFORM")
+            text = explain.transform_error_text(
+                spec=parent.spec, record=item.record, kleer_id=item.kleer_id, message=f"its rows: {exc}"
+            )
+            parent.fail(item.kleer_id, f"line items: {exc}", "TRANSFORM", customer_message=text)
             continue
         rows += found
         links += [[(parent.object_type, item.kleer_id)]] * len(found)

@@ -18,13 +18,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from integration import catalog
-from integration.clients.hubspot import BatchOutcome, HubSpotClient
+from integration.clients.errors import ApiError
+from integration.clients.hubspot import BatchOutcome, Failed, HubSpotClient
 from integration.models import FieldMapping, InboundEvent, SyncedRecord, SyncRun
 from integration.services.record_errors import (
     record_error_upsert,
     record_errors_resolve,
     record_errors_waiting,
 )
+from integration.sync import explain
 
 # invoices, agreements and projects may all sync to deals; kleer_id is unique per HubSpot object, so on a
 # shared target the value names its Kleer type ("invoice-5000") and ids of different types cannot collide.
@@ -135,6 +137,7 @@ class Writer:
     two_way_merge: bool = False
     counts: Counts = field(default_factory=Counts)
     schema_stale: bool = False
+    _labels: dict[str, str] | None = field(default=None, repr=False)
 
     @property
     def spec(self) -> catalog.ObjectSpec:
@@ -173,7 +176,8 @@ class Writer:
                 extra_properties=self.extra_properties,
             )
         except catalog.TransformError as exc:
-            self.fail(kleer_id, str(exc), "TRANSFORM", payload={"kleer_id": kleer_id})
+            text = explain.transform_error_text(spec=self.spec, record=record, kleer_id=kleer_id, message=str(exc))
+            self.fail(kleer_id, str(exc), "TRANSFORM", payload={"kleer_id": kleer_id}, customer_message=text)
             return None
         all_links = [*self._links(record), *links]
         return Outgoing(kleer_id, key, properties, all_links, fingerprint_of(properties), record)
@@ -186,7 +190,9 @@ class Writer:
                 found.append((association.to_object, other))
         return found
 
-    def fail(self, kleer_id: str, message: str, category: str, *, payload: dict | None = None) -> None:
+    def fail(
+        self, kleer_id: str, message: str, category: str, *, payload: dict | None = None, customer_message: str = ""
+    ) -> None:
         self.counts.failed += 1
         record_error_upsert(
             run=self.run,
@@ -195,7 +201,33 @@ class Writer:
             message=message,
             category=category,
             payload=payload,
+            customer_message=customer_message,
         )
+
+    def _refusal_text(self, item: Outgoing | None, failed: Failed) -> str:
+        """The customer's sentence for a record HubSpot refused (integration.sync.explain)."""
+        problems = explain.problems_from(failed.details, failed.message)
+        return explain.hubspot_error_text(
+            spec=self.spec,
+            record=item.record if item else {},
+            kleer_id=item.kleer_id if item else failed.key,
+            sent=item.properties if item else {},
+            mappings=self.mappings,
+            problems=problems,
+            property_labels=self._property_labels() if problems else {},
+            category=failed.category,
+        )
+
+    def _property_labels(self) -> dict[str, str]:
+        """HubSpot labels of the target's properties, asked once per run and only when a record failed."""
+        if self._labels is None:
+            try:
+                self._labels = {
+                    p["name"]: p.get("label") or p["name"] for p in self.hubspot.properties(self.hubspot_object)
+                }
+            except ApiError:
+                self._labels = {}
+        return self._labels
 
     # -- write ----------------------------------------------------------------------------------------
 
@@ -305,6 +337,7 @@ class Writer:
                 failed.message,
                 failed.category,
                 payload=_excerpt(item.properties if item else {}),
+                customer_message=self._refusal_text(item, failed),
             )
         return {r.kleer_id: r for r in rows}
 
