@@ -19,6 +19,7 @@ from integration import catalog
 from integration.clients.errors import PermanentError
 from integration.clients.hubspot import FEATURE_NOT_ENABLED, HubSpotClient
 from integration.models import FieldMapping, ObjectSync
+from integration.services.hubspot_properties import properties_cache_store
 
 KLEER_DELETED = catalog.PropertyDefinition(
     name="kleer_deleted",
@@ -75,9 +76,14 @@ def schema_ensure(
     group_needed = any(d.name not in existing for d in _definitions(object_sync, mappings))
     if group_needed:
         hubspot.property_group_create(target, name=catalog.PROPERTY_GROUP, label=catalog.PROPERTY_GROUP_LABEL)
+    created = False
     for definition in _definitions(object_sync, mappings):
         if definition.name not in existing:
             existing[definition.name] = hubspot.property_create(target, definition.as_payload())
+            created = True
+    if created:
+        # The mapping dialog and the tab's default checks read the cached list: refresh it with what exists now.
+        properties_cache_store(object_sync=object_sync, raw=existing.values())
     if not existing[catalog.KLEER_ID_PROPERTY].get("hasUniqueValue"):
         raise SchemaError(
             f"The HubSpot property kleer_id on {target} exists but is not unique; the sync needs it unique "

@@ -17,9 +17,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.portal_session import PortalAccess, portal_access_required
 from integration.clients.errors import ApiError
 from integration.clients.hubspot import HubSpotClient
-from integration.forms import PipelineForm, TargetForm
+from integration.forms import PipelineForm, TargetForm, default_value_error
 from integration.models import FieldMapping, HubSpotInstallation, ObjectSync, Portal, RecordError, SyncRun
 from integration.selectors import object_sync_status
+from integration.services.hubspot_properties import cached_properties, planned_property
 from integration.services.object_syncs import (
     ObjectSyncError,
     enable_blockers,
@@ -55,6 +56,7 @@ def _mapping_rows(object_sync: ObjectSync) -> list[dict[str, Any]]:
     """Each mapping with its Kleer field's display name and, for two-way object types, its direction badge."""
     spec = object_sync.spec
     rows = []
+    properties = cached_properties(object_sync=object_sync) or {}
     for mapping in object_sync.mappings.all():
         known = bool(mapping.kleer_field) and spec.has_field(mapping.kleer_field)
         reason = (
@@ -69,9 +71,22 @@ def _mapping_rows(object_sync: ObjectSync) -> list[dict[str, Any]]:
                 "two_way": mapping.direction == FieldMapping.Direction.TWO_WAY,
                 # Why it is one-way when it cannot be anything else (added to the One-way badge's tooltip).
                 "one_way_reason": reason or "",
+                "default_problem": _default_problem(object_sync, mapping, properties),
             }
         )
     return rows
+
+
+def _default_problem(object_sync: ObjectSync, mapping: FieldMapping, known: dict[str, dict[str, Any]]) -> str:
+    """Why HubSpot would refuse the saved default ("" when it would not, or the property's type is unknown):
+    checked against the cached property list (refreshed whenever the sync creates properties), or against the
+    type the catalog gives a `kleer_…` property the first sync has not created yet."""
+    if not mapping.default_value:
+        return ""
+    prop = known.get(mapping.hubspot_property) or planned_property(
+        spec=object_sync.spec, name=mapping.hubspot_property, kleer_field=mapping.kleer_field
+    )
+    return default_value_error(prop, mapping.default_value)
 
 
 def _skip_reasons(run: SyncRun | None) -> list[str]:
@@ -131,6 +146,7 @@ def _pipelines(object_sync: ObjectSync) -> tuple[list[dict[str, Any]], str]:
 def _context(access: PortalAccess, object_sync: ObjectSync, **extra: Any) -> dict[str, Any]:
     spec = object_sync.spec
     target = spec.target(object_sync.hubspot_object)
+    rows = _mapping_rows(object_sync)
     context = page_context(
         access,
         spec.key,
@@ -140,7 +156,8 @@ def _context(access: PortalAccess, object_sync: ObjectSync, **extra: Any) -> dic
         pro_locked=pro_locked(spec, access),
         upgrade_url=upgrade_url(access.portal),
         blockers=[] if object_sync.enabled else enable_blockers(object_sync),
-        rows=_mapping_rows(object_sync),
+        rows=rows,
+        default_problems=[row for row in rows if row["default_problem"]],
         direction=direction_texts(object_sync),
         target_form=TargetForm(initial={"hubspot_object": object_sync.hubspot_object}, spec=spec),
         status=_status(object_sync),
