@@ -149,3 +149,33 @@ def transform_error_text(*, spec: catalog.ObjectSpec, record: Mapping[str, Any],
         "record": record_title(spec, record, kleer_id)[:1].upper() + record_title(spec, record, kleer_id)[1:],
         "message": message.rstrip("."),
     }
+
+
+def inbound_error_text(
+    *, spec: catalog.ObjectSpec, kleer_id: str, hubspot_id: str, properties: Sequence[str], reason: str, retried: bool
+) -> str:
+    """The customer's sentence for a HubSpot edit Kleer did not take (`reason` is Kleer's or the catalog's own
+    message, without the service prefix)."""
+    record = record_title(spec, {}, kleer_id) if not kleer_id.startswith("hubspot:") else _("a new record")
+    values = {
+        "record": record,
+        "hubspot_id": hubspot_id,
+        "properties": ", ".join(properties) or _("its properties"),
+        "reason": reason.rstrip("."),
+    }
+    if retried:
+        return (
+            _(
+                "Your HubSpot edit of %(properties)s on %(record)s (HubSpot record %(hubspot_id)s) did not reach "
+                "Kleer: Kleer did not answer after several tries (%(reason)s). Edit the record again later; "
+                "nothing was lost in HubSpot."
+            )
+            % values
+        )
+    return (
+        _(
+            "Kleer refused your HubSpot edit of %(properties)s on %(record)s (HubSpot record %(hubspot_id)s): "
+            "%(reason)s. Correct the value in HubSpot; the next edit is sent to Kleer again."
+        )
+        % values
+    )
