@@ -14,6 +14,7 @@ from django.utils import timezone
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 from django_celery_beat.schedulers import ModelEntry
 
+from integration import tasks
 from integration.models import ObjectSync, SyncRun
 from integration.services.audit import Actor
 from integration.services.object_syncs import object_sync_set_enabled
@@ -86,13 +87,16 @@ def test_a_crontab_schedule_ops_chose_is_followed(world_factory):
     assert dt.timedelta(0) < next_run - timezone.now() <= dt.timedelta(days=1)
 
 
-def test_sync_now_is_queued_then_running_with_progress_then_finished(world_factory, settings):
+def test_sync_now_is_queued_then_running_with_progress_then_finished(world_factory, monkeypatch):
     world = world_factory(clients=3, products=0, invoices=0, agreements=0, projects=0, enable=("clients",))
     client = _client(world.hub_id)
     base = f"/portals/{world.hub_id}/settings/clients/"
-    settings.CELERY_TASK_ALWAYS_EAGER = False  # nothing consumes the queue: the run stays queued
+    queued = []
+    # No worker has taken the task yet: it is recorded instead of run inline (and never reaches a broker).
+    monkeypatch.setattr(tasks.object_sync_run, "delay_on_commit", lambda *args: queued.append(args))
     cache.clear()
     client.post(f"{base}sync")
+    assert queued == [(ObjectSync.objects.get(portal=world.portal, object_type="clients").pk, "manual", False)]
     status = client.get(f"{base}sync/status").json()
     assert (status["state"], status["read"], status["expected"]) == ("queued", 0, 0)
     assert "Queued since" in _text(status["text"]) and "starts as soon as a worker is free." in _text(status["text"])
