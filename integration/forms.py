@@ -10,6 +10,7 @@ from django import forms
 
 from integration import catalog
 from integration.models import ConflictRule, MatchRule
+from integration.services.hubspot_properties import planned_property
 from integration.services.mappings import property_name_error
 from integration.services.portal_settings import CONFLICT_RULE_QUESTION, MATCH_RULE_QUESTION, choices_message
 
@@ -219,7 +220,11 @@ class MappingForm(forms.Form):
         data = super().clean()
         if not data.get("kleer_field") and not data.get("default_value") and "default_value" not in self.errors:
             self.add_error("default_value", 'With "None" as the Kleer field, enter the default value to write.')
-        prop = self.properties.get(data.get("hubspot_property") or "")
+        name = data.get("hubspot_property") or ""
+        # A kleer_… property the first sync has not created yet is checked against the type it will get.
+        prop = self.properties.get(name) or planned_property(
+            spec=self.spec, name=name, kleer_field=data.get("kleer_field") or ""
+        )
         error = default_value_error(prop, data.get("default_value") or "")
         if error:
             self.add_error("default_value", error)

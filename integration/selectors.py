@@ -241,3 +241,51 @@ def hubspot_usage(hub_ids: Sequence[int], *, now: dt.datetime | None = None) -> 
     day = {r["portal__hub_id"]: (r["calls"], r["throttled"], r["errors"]) for r in rows}
     now_used = hubspot_calls_used(hub_ids)
     return {h: ApiUsage(now_used.get(h, 0), *day.get(h, (0, 0, 0))) for h in hub_ids}
+
+
+# -- Sync status of one object tab -------------------------------------------------------------------------
+
+# Below this many records a run is over in seconds; the tab shows no progress bar for it.
+PROGRESS_BAR_FROM = 200
+
+
+@dataclass(frozen=True)
+class SyncStatus:
+    """What an object tab says about its sync now: queued, running (records read so far, out of about how many
+    the last finished run read) or finished, and when beat will fire the next run."""
+
+    state: str  # "queued" | "running" | "finished" | "never"
+    last_run: SyncRun | None
+    read_so_far: int = 0
+    expected: int = 0  # records the last finished run read: the progress bar's end (0 = no bar)
+    next_run: dt.datetime | None = None
+    next_run_due: bool = False  # beat fires it at its next tick (seconds)
+    requested_at: dt.datetime | None = None
+
+    @property
+    def percent(self) -> int:
+        return min(99, self.read_so_far * 100 // self.expected) if self.expected else 0
+
+
+def object_sync_status(object_sync: ObjectSync, *, now: dt.datetime | None = None) -> SyncStatus:
+    """The state of one portal × object's sync for its tab and the tab's status poll."""
+    from integration.services.schedules import schedule_next_run
+
+    now = now or timezone.now()
+    runs = SyncRun.objects.filter(portal_id=object_sync.portal_id, object_type=object_sync.object_type).exclude(
+        status=SyncRun.Status.SKIPPED, error="another run of this object was in progress"
+    )
+    if not object_sync.spec.synced_with:
+        runs = runs.filter(parent__isnull=True)  # line items have only the runs of their parents
+    last = runs.order_by("-started_at").first()
+    next_run = schedule_next_run(task=object_sync.periodic_task, now=now)
+    common = {"next_run": next_run, "next_run_due": next_run is not None and next_run <= now}
+    if last is not None and last.status == SyncRun.Status.RUNNING:
+        previous = runs.filter(status__in=[SyncRun.Status.SUCCEEDED, SyncRun.Status.PARTIAL]).order_by("-started_at")
+        expected = previous.values_list("read", flat=True).first() or 0
+        expected = max(expected, last.read) if expected >= PROGRESS_BAR_FROM else 0
+        return SyncStatus("running", last, read_so_far=last.read, expected=expected, **common)
+    requested = object_sync.run_requested_at
+    if requested is not None and object_sync.enabled and (last is None or last.started_at < requested):
+        return SyncStatus("queued", last, requested_at=requested, **common)
+    return SyncStatus("finished" if last else "never", last, **common)

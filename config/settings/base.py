@@ -231,6 +231,15 @@ HUBSPOT_AUTHORIZE_URL = env.str(
     else "https://app.hubspot.com/oauth/authorize",
 )
 HUBSPOT_API_VERSION = env.str("HUBSPOT_API_VERSION", default="2026-03")
+# Where "contact us to upgrade" on the Pro-only tabs leads: a mailto: or an https:// page (the app's listing, a
+# pricing page). Default: a mail to support at this service's own host, naming the portal.
+UPGRADE_URL = env.str(
+    "UPGRADE_URL",
+    default=f"mailto:support@{urlsplit(PUBLIC_BASE_URL).hostname or 'localhost'}"
+    "?subject=Kleer%20for%20HubSpot%3A%20Pro%20plan",
+)
+if urlsplit(UPGRADE_URL).scheme not in ("mailto", "https", "http"):
+    raise ImproperlyConfigured(f"UPGRADE_URL must be a mailto:, https:// or http:// address, not {UPGRADE_URL!r}")
 HUBSPOT_CLIENT_ID = env.str("HUBSPOT_CLIENT_ID", default="sandbox-client-id" if DEBUG else "")
 HUBSPOT_CLIENT_SECRET = env_secret("HUBSPOT_CLIENT_SECRET", default="sandbox-client-secret" if DEBUG else "")
 # The public app's id: webhook events our own writes cause carry it as their source (echo suppression).

@@ -83,6 +83,13 @@ class Failed:
     key: str
     message: str
     category: str
+    # HubSpot's `errors[]` of the error ({code, message, context.propertyName}); empty when it sent none.
+    details: tuple[dict[str, Any], ...] = ()
+
+
+def _details(body: object) -> tuple[dict[str, Any], ...]:
+    errors = body.get("errors") if isinstance(body, dict) else None
+    return tuple(e for e in errors or () if isinstance(e, dict))
 
 
 @dataclass(frozen=True)
@@ -338,7 +345,7 @@ class HubSpotClient:
             if exc.status != 400 or len(chunk) == 1:
                 if exc.status != 400:
                     raise
-                outcome.failed.append(Failed(chunk[0][0], exc.message, exc.category))
+                outcome.failed.append(Failed(chunk[0][0], exc.message, exc.category, _details(exc.body)))
                 return
             # A 400 for the whole batch: split it so one bad input cannot sink the others.
             middle = len(chunk) // 2
@@ -372,7 +379,7 @@ class HubSpotClient:
         answered = {w.key for w in answer.written} | {f.key for f in answer.failed}
         unanswered = [item for item in chunk if item[0] not in answered]
         if len(unanswered) == 1:
-            outcome.failed.append(Failed(unanswered[0][0], error.message, error.category))
+            outcome.failed.append(Failed(unanswered[0][0], error.message, error.category, error.details))
             return
         middle = len(unanswered) // 2
         for part in (unanswered[:middle], unanswered[middle:]):
@@ -388,7 +395,8 @@ class HubSpotClient:
             context = error.get("context") or {}
             keys = context.get("objectWriteTraceId") or context.get("ids") or [""]
             for key in keys:
-                outcome.failed.append(Failed(str(key), str(error.get("message", "")), str(error.get("category", ""))))
+                message, category = str(error.get("message", "")), str(error.get("category", ""))
+                outcome.failed.append(Failed(str(key), message, category, _details(error)))
 
     # Reference: https://developers.hubspot.com/docs/api-reference/crm-objects-v3/batch/read
     def batch_read(

@@ -16,7 +16,17 @@ STALE_AFTER = dt.timedelta(seconds=settings.SYNC_HEARTBEAT_TIMEOUT)
 
 
 # The counters a run keeps as it goes (written with every heartbeat, so a run that fails keeps what it did).
-COUNT_FIELDS = ("read", "unchanged", "created", "updated", "failed", "skipped", "deleted", "matched")
+COUNT_FIELDS = (
+    "read",
+    "unchanged",
+    "created",
+    "updated",
+    "failed",
+    "skipped",
+    "skipped_reasons",
+    "deleted",
+    "matched",
+)
 REDELIVERED = "its worker died; the redelivered task took over"
 
 

@@ -10,11 +10,13 @@ from django.utils import timezone
 
 from integration import catalog
 from integration.catalog import Plan
-from integration.clients.errors import ApiError, TransientError
+from integration.clients import kleer as kleer_client
+from integration.clients.errors import ApiError, AuthenticationError, TransientError
 from integration.clients.hubspot import HubSpotClient
 from integration.clients.kleer import KleerClient
 from integration.models import HubSpotInstallation, KleerCredentials, ObjectSync, Portal, SyncRun
 from integration.services.audit import Actor, audit_record
+from integration.services.credentials import credentials_mark_refused
 from integration.services.runs import sync_run_counts_reload, sync_run_finish, sync_run_start
 from integration.sync.engine import RunResult, object_sync_execute
 
@@ -88,6 +90,8 @@ def object_sync_run(
     try:
         result = object_sync_execute(object_sync=object_sync, run=run, kleer=kleer, hubspot=hubspot, full=full)
     except (ApiError, catalog.TransformError) as exc:
+        if isinstance(exc, AuthenticationError) and exc.service == kleer_client.SERVICE and exc.status == 401:
+            credentials_mark_refused(portal=object_sync.portal)
         _fail(run, hubspot, str(exc))
         if isinstance(exc, TransientError):
             raise
@@ -134,7 +138,7 @@ def _count_calls(run: SyncRun, hubspot: HubSpotClient) -> None:
 
 def _finish(run: SyncRun, object_sync: ObjectSync, result: RunResult, hubspot: HubSpotClient) -> SyncRun:
     # The run read Kleer with the saved key, which proves it as well as the check on saving does.
-    KleerCredentials.objects.filter(portal_id=run.portal_id).update(verified_at=timezone.now())
+    KleerCredentials.objects.filter(portal_id=run.portal_id).update(verified_at=timezone.now(), refused_at=None)
     counts = result.counts[object_sync.object_type]
     counts.apply_to(run)
     _count_calls(run, hubspot)
@@ -190,6 +194,8 @@ def object_sync_request_run(*, object_sync: ObjectSync, actor: Actor, full: bool
     if blocker:
         raise SyncRequestError(blocker[0].upper() + blocker[1:] + ".")
     trigger = SyncRun.Trigger.FULL if full else SyncRun.Trigger.MANUAL
+    # The tab says "queued" until a run starts after this moment.
+    ObjectSync.objects.filter(pk=object_sync.pk).update(run_requested_at=timezone.now())
     task.delay_on_commit(object_sync.pk, trigger, full)
     if audit:
         audit_record(

@@ -20,7 +20,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from integration import catalog
-from integration.clients.hubspot import ASSOCIATION_BATCH_LIMIT, BatchOutcome, HubSpotClient
+from integration.clients.errors import ApiError
+from integration.clients.hubspot import ASSOCIATION_BATCH_LIMIT, BatchOutcome, Failed, HubSpotClient
 from integration.models import FieldMapping, InboundEvent, SyncedRecord, SyncRun
 from integration.services.record_errors import (
     record_error_upsert,
@@ -28,6 +29,7 @@ from integration.services.record_errors import (
     record_errors_resolve,
 )
 from integration.services.synced_records import links_fingerprints_store, synced_records_upsert
+from integration.sync import explain
 from integration.sync.matching import link_existing
 
 # invoices, agreements and projects may all sync to deals; kleer_id is unique per HubSpot object, so on a
@@ -49,10 +51,21 @@ class Counts:
     skipped: int = 0
     deleted: int = 0
     matched: int = 0  # linked to an existing HubSpot record instead of creating one (sync/matching.py)
+    skipped_reasons: dict[str, int] = field(default_factory=dict)  # SKIP_REASONS key → count; sums to `skipped`
+
+    def skip(self, reason: str, count: int = 1) -> None:
+        """Count `count` records as skipped for `reason` (a SKIP_REASONS key), so the tab can say why."""
+        if count > 0:
+            self.skipped += count
+            self.skipped_reasons[reason] = self.skipped_reasons.get(reason, 0) + count
 
     def apply_to(self, run: SyncRun) -> None:
         for name, value in vars(self).items():
-            setattr(run, name, value)
+            setattr(run, name, dict(value) if isinstance(value, dict) else value)
+
+
+# Why a record read from Kleer was not written (SyncRun.skipped_reasons keys; the tab words them).
+SKIP_REASONS = ("filtered", "waiting_retry", "hubspot_edit_pending", "deleted_in_kleer", "not_in_hubspot")
 
 
 @dataclass
@@ -151,6 +164,7 @@ class Writer:
     )
     _links: LinkQueue = field(default_factory=lambda: LinkQueue(), repr=False)
     _errors: ErrorState | None = field(default=None, repr=False)
+    _labels: dict[str, str] | None = field(default=None, repr=False)
 
     @property
     def spec(self) -> catalog.ObjectSpec:
@@ -176,7 +190,7 @@ class Writer:
         prepared = []
         for index, record in enumerate(records):
             if waiting and (self.spec.kleer_id(record) or "") in waiting:
-                self.counts.skipped += 1
+                self.counts.skip("waiting_retry")
                 continue
             item = self.outgoing(record, links=links[index] if links else ())
             if item is not None:
@@ -195,7 +209,8 @@ class Writer:
                 extra_properties=self.extra_properties,
             )
         except catalog.TransformError as exc:
-            self.fail(kleer_id, str(exc), "TRANSFORM", payload={"kleer_id": kleer_id})
+            text = explain.transform_error_text(spec=self.spec, record=record, kleer_id=kleer_id, message=str(exc))
+            self.fail(kleer_id, str(exc), "TRANSFORM", payload={"kleer_id": kleer_id}, customer_message=text)
             return None
         all_links = [*self._links_of(record), *links]
         return Outgoing(kleer_id, key, properties, all_links, fingerprint_of(properties), record)
@@ -208,7 +223,9 @@ class Writer:
                 found.append((association.to_object, other))
         return found
 
-    def fail(self, kleer_id: str, message: str, category: str, *, payload: dict | None = None) -> None:
+    def fail(
+        self, kleer_id: str, message: str, category: str, *, payload: dict | None = None, customer_message: str = ""
+    ) -> None:
         self.counts.failed += 1
         self.errors.unresolved.add(kleer_id or "?")
         record_error_upsert(
@@ -218,7 +235,33 @@ class Writer:
             message=message,
             category=category,
             payload=payload,
+            customer_message=customer_message,
         )
+
+    def _refusal_text(self, item: Outgoing | None, failed: Failed) -> str:
+        """The customer's sentence for a record HubSpot refused (integration.sync.explain)."""
+        problems = explain.problems_from(failed.details, failed.message)
+        return explain.hubspot_error_text(
+            spec=self.spec,
+            record=item.record if item else {},
+            kleer_id=item.kleer_id if item else failed.key,
+            sent=item.properties if item else {},
+            mappings=self.mappings,
+            problems=problems,
+            property_labels=self._property_labels() if problems else {},
+            category=failed.category,
+        )
+
+    def _property_labels(self) -> dict[str, str]:
+        """HubSpot labels of the target's properties, asked once per run and only when a record failed."""
+        if self._labels is None:
+            try:
+                self._labels = {
+                    p["name"]: p.get("label") or p["name"] for p in self.hubspot.properties(self.hubspot_object)
+                }
+            except ApiError:
+                self._labels = {}
+        return self._labels
 
     # -- write ----------------------------------------------------------------------------------------
 
@@ -232,7 +275,7 @@ class Writer:
         for item in batch:
             record = known.get(item.kleer_id)
             if item.kleer_id in deferred:
-                self.counts.skipped += 1
+                self.counts.skip("hubspot_edit_pending")
                 settled.append(item)
             elif self._unchanged(item, record):
                 self.counts.unchanged += 1
@@ -371,6 +414,7 @@ class Writer:
                 failed.message,
                 failed.category,
                 payload=_excerpt(item.properties if item else {}),
+                customer_message=self._refusal_text(item, failed),
             )
         return {r.kleer_id: r for r in rows}
 
