@@ -14,7 +14,9 @@ person's click. An explicit `queue=` (a beat entry's queue field in admin, a tes
 
 from __future__ import annotations
 
+import json
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -83,3 +85,76 @@ def sent_at_of(request: Any) -> float | None:
 def consumed_queues() -> list[str]:
     """Every queue the product uses, in the order a worker consuming all of them lists them."""
     return [interactive_queue(), scheduled_queue()]
+
+
+@dataclass(frozen=True)
+class QueueStats:
+    """Messages waiting in a queue, and how long the oldest has waited (None: empty, or not knowable)."""
+
+    depth: int
+    oldest_age: float | None
+
+
+# kombu's Redis transport keeps a queue as one list per priority step: "name", then "name\x06\x163", … (its default
+# priority_steps [0, 3, 6, 9]; https://docs.celeryq.dev/en/stable/userguide/routing.html#redis-message-priorities).
+_REDIS_PRIORITY_SUFFIXES = ("", "\x06\x163", "\x06\x166", "\x06\x169")
+
+
+def _redis_queue_stats(url: str, names: list[str]) -> dict[str, QueueStats]:
+    """LLEN of each priority list; the oldest message is at the tail (kombu LPUSHes and BRPOPs)."""
+    import redis
+
+    client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+    now = time.time()
+    stats = {}
+    for name in names:
+        depth, oldest = 0, None
+        for suffix in _REDIS_PRIORITY_SUFFIXES:
+            key = name + suffix
+            length = client.llen(key)
+            if not length:
+                continue
+            depth += length
+            sent_at = _sent_at_of_raw(client.lindex(key, -1))
+            if sent_at is not None:
+                oldest = sent_at if oldest is None else min(oldest, sent_at)
+        stats[name] = QueueStats(depth=depth, oldest_age=max(0.0, now - oldest) if oldest is not None else None)
+    return stats
+
+
+def _sent_at_of_raw(raw: bytes | None) -> float | None:
+    try:
+        return float(json.loads(raw)["headers"][SENT_AT_HEADER]) if raw else None
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def _kombu_queue_stats(names: list[str]) -> dict[str, QueueStats]:
+    """Any other broker (RabbitMQ, the filesystem transport): the depth from a passive queue declaration. AMQP
+    cannot peek at a queue's head without taking the message, so the age is not reported there."""
+    from config.celery_app import app
+
+    stats = {}
+    with app.connection_for_read(url=settings.CELERY_BROKER_URL) as conn:
+        conn.ensure_connection(max_retries=1, timeout=2)
+        for name in names:
+            try:
+                declared = conn.default_channel.queue_declare(queue=name, passive=True)
+                stats[name] = QueueStats(depth=int(declared.message_count), oldest_age=None)
+            except Exception:  # the queue does not exist yet: nothing was ever sent to it
+                conn.close()
+                conn.ensure_connection(max_retries=1, timeout=2)
+                stats[name] = QueueStats(depth=0, oldest_age=None)
+    return stats
+
+
+def queue_stats(names: list[str] | None = None) -> dict[str, QueueStats]:
+    """Depth and age of the oldest waiting message of each queue, read from the broker (CELERY_BROKER_URL).
+
+    Counts messages waiting to be taken: a task a worker holds (running, or waiting for its countdown) is not
+    in the queue any more."""
+    names = names or consumed_queues()
+    url = settings.CELERY_BROKER_URL
+    if url.startswith(("redis://", "rediss://")):
+        return _redis_queue_stats(url, names)
+    return _kombu_queue_stats(names)
