@@ -24,7 +24,7 @@ _context: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("kh_lo
 # `Authorization: Bearer x`, `X-Token: x`, `api_key=x`, `"refresh_token": "x"`, `client_secret=x`, …
 _SECRET_PATTERN = re.compile(
     r"(?i)(bearer\s+|(?:x-token|authorization|api[_-]?key|access[_-]?token|refresh[_-]?token|client[_-]?secret"
-    r"|password|secret|token)[\"']?\s*[:=]\s*[\"']?)([^\s\"',;&}]+)"
+    r"|password|secret|token)[\"']?\s*[:=]\s*[\"']?(?:bearer\s+)?)([^\s\"',;&}]+)"
 )
 REDACTED = "[redacted]"
 

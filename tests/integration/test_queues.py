@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from integration import queues
+from integration import metrics, queues
 from integration.clients.http import sessions_close
 from integration.models import ObjectSync, SyncRun
 from sandbox.hubspot import faults
@@ -124,3 +124,17 @@ def test_a_portal_over_its_cap_waits_in_the_queue_and_nothing_fails(cluster, wor
     assert second.started_at >= first.finished_at  # never two runs of the portal at once
     assert SyncRun.objects.filter(portal=world.portal).count() == 2  # the deferral recorded nothing
     assert "queued again in" in cluster.logs()
+
+
+def test_beat_dispatches_its_heartbeat_to_the_interactive_queue_and_healthz_sees_it(cluster, client, settings):
+    settings.REDIS_URL = ""  # the workers count in the database (celery_processes gives them no Redis)
+    assert client.get("/healthz").json()["checks"]["beat"]["ok"] is False
+    cluster.start_worker(name="interactive", queues=[cluster.interactive])
+    cluster.start_beat(BEAT_HEARTBEAT_SECONDS="1")
+
+    sent, ran = wait_for(lambda: all(metrics.beat_heartbeat_last()) and metrics.beat_heartbeat_last(), timeout=60)
+
+    assert sent <= ran  # stamped by beat when it published, recorded by the worker after
+    beat = client.get("/healthz").json()["checks"]["beat"]
+    assert beat["ok"] is True
+    assert 0 <= beat["age_seconds"] < 30
