@@ -63,7 +63,8 @@ def _portal_cap_check(object_sync: ObjectSync, cap: int) -> None:
     running = SyncRun.objects.filter(portal_id=object_sync.portal_id, status=SyncRun.Status.RUNNING)
     if running.filter(object_type=object_sync.object_type).exists():
         return
-    count = running.count()
+    # A run with a stale heartbeat is a dead worker's, ended when its own object next starts: not counted.
+    count = running.filter(heartbeat_at__gte=timezone.now() - STALE_AFTER).count()
     if count >= cap:
         raise PortalBusyError(running=count, cap=cap)
 
