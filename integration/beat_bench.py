@@ -22,6 +22,7 @@ import datetime as dt
 import json
 import os
 import random
+import signal
 import statistics
 import subprocess
 import sys
@@ -115,7 +116,7 @@ class Received:
 
 
 def consume(
-    *, broker: str, queue: str, until: float, received: Received, stop: threading.Event, on_first=lambda: None
+    broker: str, queue: str, until: float, received: Received, stop: threading.Event, on_first=lambda: None
 ) -> None:
     """Take every message from `queue` until `until` (or `stop`), recording each schedule's dispatch times."""
     from kombu import Connection
@@ -139,7 +140,7 @@ def consume(
                 on_first()
 
 
-def edit_loop(*, rate: float, until: float, received: Received, stop: threading.Event, done: list[int]) -> None:
+def edit_loop(rate: float, until: float, received: Received, stop: threading.Event, done: list[int]) -> None:
     """R saves per second through the ORM, as admin saves arrive (see the module docstring)."""
     from django.db import close_old_connections
     from django_celery_beat.models import IntervalSchedule, PeriodicTask
@@ -250,49 +251,53 @@ def bench_run(*, portals: int, rate: float, window: int, broker: str, log_dir: P
     until = start + window + GRACE_SECONDS
     received, stop, done = Received(), threading.Event(), [0]
     samplers: list[ProcessSampler] = []
-    on_first = lambda: samplers and samplers[0].started()  # noqa: E731 - beat's RSS once it dispatches
     consumer = threading.Thread(
         target=consume,
-        kwargs={
-            "broker": broker,
-            "queue": queue,
-            "until": until,
-            "received": received,
-            "stop": stop,
-            "on_first": on_first,
-        },
+        args=(broker, queue, until, received, stop),
+        kwargs={"on_first": lambda: samplers and samplers[0].started()},  # beat's RSS once it dispatches
     )
     consumer.start()  # first: the queue exists before beat publishes to it
     spawned = time.time()
     beat = beat_start(broker=broker, queue=queue, log_path=log_dir / f"{queue}.log")
     samplers.append(ProcessSampler(beat.pid))
-    sampler = samplers[0]
-    editor = threading.Thread(
-        target=edit_loop, kwargs={"rate": rate, "until": until, "received": received, "stop": stop, "done": done}
-    )
+    editor = threading.Thread(target=edit_loop, args=(rate, until, received, stop, done))
     editor.start()
     try:
-        while time.time() < until and beat.poll() is None:
-            sampler.sample()
-            time.sleep(1.0)
-        cpu = sampler.cpu_percent() if beat.poll() is None else 0.0
+        cpu = _watch(beat, samplers[0], until)
+        consumer.join()
     finally:
         stop.set()
-        beat.terminate()
-        beat.wait(timeout=30)
+        _stop(beat)
         consumer.join()
         editor.join()
         _purge(broker, [queue, f"{queue}-interactive"])
-    measured = results(portals=portals, rate=rate, window=window, due=due, received=received)
-    startup = (received.first_at - spawned) if received.first_at else None
     return BenchResult(
-        **measured,
-        startup_seconds=startup,
+        **results(portals=portals, rate=rate, window=window, due=due, received=received),
+        startup_seconds=(received.first_at - spawned) if received.first_at else None,
         beat_cpu_percent=cpu,
-        beat_rss_mb=sampler.rss_max,
-        beat_rss_start_mb=sampler.rss_start,
+        beat_rss_mb=samplers[0].rss_max,
+        beat_rss_start_mb=samplers[0].rss_start,
         edits_done=done[0],
     )
+
+
+def _stop(beat: subprocess.Popen) -> None:
+    """SIGTERM, then SIGKILL to beat's process group: with thousands of entries beat's shutdown (it writes every
+    entry's last_run_at back) can outlast the bench's patience."""
+    beat.terminate()
+    try:
+        beat.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(beat.pid, signal.SIGKILL)
+        beat.wait(timeout=10)
+
+
+def _watch(beat: subprocess.Popen, sampler: ProcessSampler, until: float) -> float:
+    """Sample beat's memory every second until `until`; return its CPU use over the run (percent of a core)."""
+    while time.time() < until and beat.poll() is None:
+        sampler.sample()
+        time.sleep(1.0)
+    return sampler.cpu_percent() if beat.poll() is None else 0.0
 
 
 def _purge(broker: str, queues: list[str]) -> None:
