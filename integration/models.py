@@ -507,3 +507,16 @@ class WorkflowExecution(models.Model):
     @property
     def finished(self) -> bool:
         return self.state in (self.State.SUCCEEDED, self.State.FAILED)
+
+
+class MetricValue(models.Model):
+    """A counter or gauge behind `/metrics`, shared by every process (used only when no Redis is set).
+
+    `key` is the metric name and its labels (`integration/metrics.py` `metric_key`); counters are raised with
+    an UPDATE … value + n, so concurrent workers never lose an increment."""
+
+    key = models.CharField(max_length=200, unique=True)
+    value = models.FloatField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.key} = {self.value:g}"

@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from integration import catalog
 from integration.clients.errors import PermanentError, TransientError
+from integration.logs import log_context_set
 from integration.models import (
     FieldMapping,
     HubSpotInstallation,
@@ -300,6 +301,7 @@ def inbound_events_process(*, portal_id: int, final_attempt: bool = True) -> dic
         return {}
     try:
         portal = Portal.objects.select_related("installation").get(pk=portal_id)
+        log_context_set(portal=portal.hub_id)
         uninstalls = [e for e in events if e.subscription_type == UNINSTALL]
         if uninstalls:
             _uninstall(portal, uninstalls, [e for e in events if e.subscription_type != UNINSTALL])

@@ -14,10 +14,17 @@ from integration.clients import kleer as kleer_client
 from integration.clients.errors import ApiError, AuthenticationError, TransientError
 from integration.clients.hubspot import HubSpotClient
 from integration.clients.kleer import KleerClient
+from integration.logs import log_context, log_context_set
 from integration.models import HubSpotInstallation, KleerCredentials, ObjectSync, Portal, SyncRun
 from integration.services.audit import Actor, audit_record
 from integration.services.credentials import credentials_mark_refused
-from integration.services.runs import sync_run_counts_reload, sync_run_finish, sync_run_start
+from integration.services.runs import (
+    PortalBusyError,
+    sync_run_counts_reload,
+    sync_run_finish,
+    sync_run_skip,
+    sync_run_start,
+)
 from integration.sync.engine import RunResult, object_sync_execute
 
 logger = logging.getLogger("integration.sync")
@@ -73,19 +80,30 @@ def object_sync_run(
     re-raised so the task can retry later.
     """
     object_sync = _load(object_sync_id)
-    blocker = object_sync_blocker(object_sync, require_enabled=require_enabled)
-    if blocker:
-        return SyncRun.objects.create(
-            portal=object_sync.portal,
-            object_type=object_sync.object_type,
-            trigger=trigger,
-            status=SyncRun.Status.SKIPPED,
-            finished_at=timezone.now(),
-            error=blocker,
+    with log_context(portal=object_sync.portal.hub_id, object_type=object_sync.object_type):
+        blocker = object_sync_blocker(object_sync, require_enabled=require_enabled)
+        if blocker:
+            logger.info("sync skipped: %s", blocker)
+            return sync_run_skip(object_sync=object_sync, trigger=trigger, reason=blocker)
+        run, acquired = sync_run_start(object_sync=object_sync, trigger=trigger, task_id=task_id)
+        if not acquired:
+            logger.info("sync skipped: %s", run.error)
+            return run
+        log_context_set(run=run.pk)
+        logger.info("sync run started (trigger %s%s)", trigger, ", full" if full else "")
+        run = _execute(object_sync, run, full)
+        logger.info(
+            "sync run ended %s: %s read, %s created, %s updated, %s failed",
+            run.status,
+            run.read,
+            run.created,
+            run.updated,
+            run.failed,
         )
-    run, acquired = sync_run_start(object_sync=object_sync, trigger=trigger, task_id=task_id)
-    if not acquired:
         return run
+
+
+def _execute(object_sync: ObjectSync, run: SyncRun, full: bool) -> SyncRun:
     kleer, hubspot = clients_for(object_sync.portal)
     try:
         result = object_sync_execute(object_sync=object_sync, run=run, kleer=kleer, hubspot=hubspot, full=full)
@@ -178,6 +196,8 @@ def portal_sync_run(
             continue
         try:
             runs.append(object_sync_run(object_sync_id=object_sync.pk, trigger=trigger, full=full))
+        except PortalBusyError as exc:
+            runs.append(sync_run_skip(object_sync=object_sync, trigger=trigger, reason=str(exc)))
         except TransientError:
             runs.append(SyncRun.objects.filter(portal=portal, object_type=object_type).latest("started_at"))
     return runs
