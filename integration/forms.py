@@ -9,6 +9,7 @@ from typing import Any
 from django import forms
 
 from integration import catalog
+from integration.inputs import is_ascii_digits
 from integration.models import ConflictRule, MatchRule
 from integration.services.mappings import property_name_error
 from integration.services.portal_settings import CONFLICT_RULE_QUESTION, MATCH_RULE_QUESTION, choices_message
@@ -106,7 +107,7 @@ def _parses(parse: Any, value: str) -> bool:
 
 
 def _is_datetime(value: str) -> bool:
-    return value.isdigit() or _parses(lambda v: dt.datetime.fromisoformat(v.replace("Z", "+00:00")), value)
+    return is_ascii_digits(value) or _parses(lambda v: dt.datetime.fromisoformat(v.replace("Z", "+00:00")), value)
 
 
 def _options_error(prop: dict[str, Any], value: str) -> str:
