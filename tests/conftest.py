@@ -174,3 +174,22 @@ def browser() -> Iterator:
         os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     else:
         os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+def portal_session(client: Any) -> Any:
+    """The settings page's session of a test client (its own cookie, accounts/sessions.py), created if missing.
+
+    `client.session` is the staff (admin) session; this is the one the launch and the OAuth callback bind.
+    """
+    from importlib import import_module
+
+    from django.conf import settings
+
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    cookie = client.cookies.get(settings.PORTAL_SESSION_COOKIE_NAME)
+    if cookie and cookie.value:
+        return store(cookie.value)
+    session = store()
+    session.save()
+    client.cookies[settings.PORTAL_SESSION_COOKIE_NAME] = session.session_key
+    return session

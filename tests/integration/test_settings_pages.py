@@ -20,6 +20,7 @@ from integration.services.audit import Actor
 from integration.services.installations import portal_install
 from integration.services.mappings import MappingError
 from integration.views import settings_mappings, settings_objects
+from tests.conftest import portal_session
 
 pytestmark = pytest.mark.django_db
 
@@ -51,7 +52,7 @@ def portal():
 @pytest.fixture
 def client(portal):
     client = Client()
-    session = client.session
+    session = portal_session(client)
     session["portal_hub_id"] = HUB
     session["portal_user_email"] = "ada@example.com"
     session.save()
