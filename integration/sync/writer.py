@@ -303,6 +303,7 @@ class Writer:
         """Create the associations whose targets exist in HubSpot and changed since the last run."""
         targets = self._resolve_links(batch)
         pending: dict[tuple[str, int], list[tuple[str, str]]] = {}
+        moved: list[tuple[str, list[tuple[str, str]]]] = []
         updates = []
         for item in batch:
             record = known.get(item.kleer_id)
@@ -312,14 +313,38 @@ class Writer:
             print_ = fingerprint_of(edges) if edges else ""
             if print_ == record.associations_fingerprint and not self.full:
                 continue
+            if record.associations_fingerprint and print_ != record.associations_fingerprint:
+                moved.append((record.hubspot_id, edges))
             for to_object, to_id in edges:
                 type_id = catalog.association_type_id(self.hubspot_object, to_object)
                 pending.setdefault((to_object, type_id), []).append((record.hubspot_id, to_id))
             record.associations_fingerprint = print_
             updates.append(record)
+        self._prune_moved(moved)
         for (to_object, type_id), pairs in pending.items():
             self.hubspot.associate_batch(self.hubspot_object, to_object, pairs, type_id=type_id)
         SyncedRecord.objects.bulk_update(updates, ["associations_fingerprint"])
+
+    def _prune_moved(self, moved: list[tuple[str, list[tuple[str, str]]]]) -> None:
+        """Remove the edges a changed record no longer has (an invoice moved to another client keeps only the
+        new company). Only edges to records this integration synced are touched: associations people made
+        in HubSpot stay."""
+        by_type: dict[str, dict[str, set[str]]] = {}
+        for hubspot_id, edges in moved:
+            for to_object, to_id in edges:
+                by_type.setdefault(to_object, {}).setdefault(hubspot_id, set()).add(to_id)
+        for to_object, wanted in by_type.items():
+            current = self.hubspot.associations_read(self.hubspot_object, to_object, list(wanted))
+            ours = set(
+                SyncedRecord.objects.filter(
+                    portal_id=self.run.portal_id,
+                    hubspot_object=to_object,
+                    hubspot_id__in={i for ids in current.values() for i in ids},
+                ).values_list("hubspot_id", flat=True)
+            )
+            stale = [(a, b) for a, ids in current.items() for b in ids if b in ours and b not in wanted.get(a, ())]
+            if stale:
+                self.hubspot.dissociate_batch(self.hubspot_object, to_object, stale)
 
     def _resolve_links(self, batch: Sequence[Outgoing]) -> dict[tuple[str, str], tuple[str, str]]:
         """(object type, Kleer id) → (HubSpot object, HubSpot id) for every link target already synced."""
