@@ -58,6 +58,7 @@ class SyncConfigForm(forms.Form):
         min_value=1,
         max_value=120,
         error_messages={
+            "required": "Enter a number of months from 1 to 120.",
             "min_value": "Enter a number of months from 1 to 120.",
             "max_value": "Enter a number of months from 1 to 120.",
             "invalid": "Enter a number of months from 1 to 120.",
