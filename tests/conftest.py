@@ -10,11 +10,25 @@ from typing import Any
 import pytest
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Collect every page and log line of this test process for the secret scan (tests/leaks.py)."""
+    import django
+
+    django.setup()
+    from tests import leaks
+
+    leaks.install()
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Skip `concurrent_db` tests on SQLite: Django's in-memory SQLite test database locks whole tables, so
+    """The secret scan runs last (it checks what every earlier test rendered and logged).
+
+    Skip `concurrent_db` tests on SQLite: Django's in-memory SQLite test database locks whole tables, so
     a live-server thread writing while the test holds a transaction fails with "table is locked" instead of
     waiting. Those tests prove behaviour under concurrent writers, which production runs on PostgreSQL."""
     from django.conf import settings
+
+    items.sort(key=lambda item: item.nodeid.startswith("tests/test_zz_no_secret_leaked.py"))
 
     if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
         return
