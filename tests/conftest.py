@@ -207,3 +207,14 @@ def portal_session(client: Any) -> Any:
     session.save()
     client.cookies[settings.PORTAL_SESSION_COOKIE_NAME] = session.session_key
     return session
+
+
+@pytest.fixture(autouse=True)
+def _no_secret_leaked() -> Iterator[None]:
+    """The test that rendered or logged a seeded secret fails (tests/leaks.py checks as pages and logs occur)."""
+    from tests.leaks import COLLECTOR
+
+    before = len(COLLECTOR.leaks)
+    yield
+    leaked = COLLECTOR.leaks[before:]
+    assert not leaked, f"seeded secrets shown: {leaked}"
