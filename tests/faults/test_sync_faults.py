@@ -115,7 +115,11 @@ def test_a_token_revoked_mid_run(world_factory):
     timer.start()
     run = sync(world)
     timer.join()
-    assert_recorded_with_cause(run, "401", "uthentication", "Reconnect", "reconnect", "revoked", "refresh")
+    # Which call meets the revocation depends on timing: the refresh is refused, or a call finds the portal
+    # already marked for reconnection.
+    assert_recorded_with_cause(
+        run, "HubSpot refused the refresh token; the portal must reconnect the app", "needs to be re-authorised"
+    )
     assert HubSpotInstallation.objects.get(portal=world.portal).status == HubSpotInstallation.Status.DISCONNECTED
     token = hubspot_state.token_issue(portal=fake)  # the customer reconnects (OAuth again)
     portal_install(
