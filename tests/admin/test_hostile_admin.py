@@ -301,3 +301,17 @@ def test_a_periodic_task_form_without_a_task_or_with_null_json_is_a_form_error(o
     assert response.status_code == 200
     assert response.context["adminform"].form.errors[field] == [message]
     assert not PeriodicTask.objects.filter(name="ops-made").exists()
+
+
+@pytest.mark.parametrize("value", ["²", "١٢", "99999999999", "-1", "x"])
+@pytest.mark.parametrize("parameter", ["start_time__year", "start_time__month", "start_time__day"])
+def test_a_bad_date_drill_down_value_is_a_400(ops_client, parameter, value):
+    response = ops_client.get(TASKS, {"start_time__year": "2026", parameter: value})
+    assert (response.status_code, response.content.decode()) == (
+        400,
+        "The date drill-down takes a year, month and day in digits.",
+    )
+
+
+def test_a_date_drill_down_in_digits_lists_the_tasks(ops_client):
+    assert ops_client.get(TASKS, {"start_time__year": "2026", "start_time__month": "12"}).status_code == 200

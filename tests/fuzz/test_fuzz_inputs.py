@@ -236,7 +236,12 @@ def staff(request, db, enqueued, kleer_check):
 @FUZZ
 @given(
     changelist=st.sampled_from(CHANGELISTS),
-    params=st.dictionaries(st.sampled_from(["q", "portal", "health", "status__exact", "state", "o", "p", "e"]), TEXT),
+    params=st.dictionaries(
+        st.sampled_from(
+            ["q", "portal", "health", "status__exact", "state", "o", "p", "e", "start_time__year", "start_time__month"]
+        ),
+        TEXT,
+    ),
     action=st.sampled_from(ACTIONS),
     selected=st.lists(st.one_of(TEXT, st.just("pk")), max_size=3),
 )
