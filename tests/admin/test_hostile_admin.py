@@ -315,3 +315,25 @@ def test_a_bad_date_drill_down_value_is_a_400(ops_client, parameter, value):
 
 def test_a_date_drill_down_in_digits_lists_the_tasks(ops_client):
     assert ops_client.get(TASKS, {"start_time__year": "2026", "start_time__month": "12"}).status_code == 200
+
+
+@pytest.mark.parametrize("object_id", ["²", "١٢", "9" * 30, "-1", "abc"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        PORTALS + "{}/change/",
+        PORTALS + "{}/action/sync_now/",
+        OBJECT_SYNCS + "{}/change/",
+        "/admin/integration/recorderror/{}/retry/",
+        "/admin/integration/syncrun/{}/change/",
+        TASKS + "{}/change/",
+    ],
+)
+def test_an_object_id_in_the_address_that_is_no_row_is_never_a_500(admin_client_, path, object_id):
+    make_portal()
+    audit_before = AuditEvent.objects.count()
+    response = admin_client_.get(path.format(object_id))
+    assert response.status_code in (302, 400, 404, 405)
+    response = admin_client_.post(path.format(object_id), {})
+    assert response.status_code in (302, 400, 403, 404, 405)
+    assert AuditEvent.objects.count() == audit_before
