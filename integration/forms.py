@@ -9,6 +9,7 @@ from typing import Any
 from django import forms
 
 from integration import catalog
+from integration.inputs import is_ascii_digits
 from integration.models import ConflictRule, MatchRule
 from integration.services.hubspot_properties import planned_property
 from integration.services.mappings import property_name_error
@@ -58,6 +59,7 @@ class SyncConfigForm(forms.Form):
         min_value=1,
         max_value=120,
         error_messages={
+            "required": "Enter a number of months from 1 to 120.",
             "min_value": "Enter a number of months from 1 to 120.",
             "max_value": "Enter a number of months from 1 to 120.",
             "invalid": "Enter a number of months from 1 to 120.",
@@ -107,7 +109,7 @@ def _parses(parse: Any, value: str) -> bool:
 
 
 def _is_datetime(value: str) -> bool:
-    return value.isdigit() or _parses(lambda v: dt.datetime.fromisoformat(v.replace("Z", "+00:00")), value)
+    return is_ascii_digits(value) or _parses(lambda v: dt.datetime.fromisoformat(v.replace("Z", "+00:00")), value)
 
 
 def _options_error(prop: dict[str, Any], value: str) -> str:

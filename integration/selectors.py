@@ -7,6 +7,7 @@ one batched rate-limit read, so a page costs the same number of queries for 20 p
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from django.db.models import Count, Exists, F, IntegerField, OuterRef, Prefetch,
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
+from redis.exceptions import RedisError
 
 from integration import catalog
 from integration.clients import ratelimit
@@ -27,6 +29,8 @@ from integration.models import (
     SyncRun,
     WorkflowExecution,
 )
+
+logger = logging.getLogger(__name__)
 
 FAILING_OUTCOMES = (SyncRun.Status.FAILED, SyncRun.Status.PARTIAL)
 UNRESOLVED = (RecordError.Status.OPEN, RecordError.Status.PARKED)
@@ -200,14 +204,21 @@ def _redis_used(store: ratelimit.RedisBackend, hub_ids: Sequence[int], window: r
     return {h: sum(int(r[1]) if r else 0 for r in (next(replies) for _ in items)) for h in hub_ids}
 
 
-def hubspot_calls_used(hub_ids: Sequence[int]) -> dict[int, int]:
-    """HubSpot calls each portal made in the current rate-limit window (10 s), read in one batch."""
+def hubspot_calls_used(hub_ids: Sequence[int]) -> dict[int, int | None]:
+    """HubSpot calls each portal made in the current rate-limit window (10 s), read in one batch.
+
+    None for every portal while Redis is unreachable: the pages that show the budget still render.
+    """
     if not hub_ids:
         return {}
     window = ratelimit.hubspot_window()
     store = ratelimit.backend()
     if isinstance(store, ratelimit.RedisBackend):
-        return _redis_used(store, hub_ids, window)
+        try:
+            return _redis_used(store, hub_ids, window)
+        except RedisError as exc:
+            logger.warning("API budget unavailable: Redis unreachable (%s)", exc.__class__.__name__)
+            return dict.fromkeys(hub_ids)
     if isinstance(store, ratelimit.DatabaseBackend):
         return _database_used(hub_ids, window)
     return {h: store.used(_hubspot_key(h), window) for h in hub_ids}
@@ -221,7 +232,7 @@ class ApiUsage:
     calls made outside a run (the settings page listing properties) count only in the 10 s window.
     """
 
-    calls_10s: int = 0
+    calls_10s: int | None = 0  # None: the rate-limit store (Redis) could not be read
     calls_24h: int = 0
     throttled_24h: int = 0
     errors_24h: int = 0

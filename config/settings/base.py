@@ -76,10 +76,11 @@ MIDDLEWARE = [
     # Above the session and CSRF middleware so it sees the cookies they set (accounts/portal_session.py).
     "accounts.portal_session.PartitionedCookieMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "accounts.sessions.ScopedSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "integration.middleware.HostileInputMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.sessions.ScopedAuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -144,8 +145,10 @@ STORAGES = {
 }
 
 # --- Security -------------------------------------------------------------------------------
-# The settings page lives inside HubSpot's iframe: cookies must be SameSite=None; Secure in
-# production, and only HubSpot may frame us (CSP frame-ancestors, set by the settings views).
+# The settings page lives inside HubSpot's iframe: its session cookie must be SameSite=None; Secure (and is
+# marked Partitioned) in production, and only HubSpot may frame us (CSP frame-ancestors, set by the settings
+# views). Staff's admin session is a separate cookie that stays SameSite=Lax (accounts/sessions.py); the CSRF
+# secret lives in whichever session serves the request, so there is no shared CSRF cookie.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
@@ -153,10 +156,16 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SESSION_COOKIE_SECURE = not DEBUG
-CSRF_COOKIE_SECURE = not DEBUG
-SESSION_COOKIE_SAMESITE = "Lax" if DEBUG else "None"
-CSRF_COOKIE_SAMESITE = "Lax" if DEBUG else "None"
+SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_HTTPONLY = True
+PORTAL_SESSION_COOKIE_NAME = "kh_portal_session"
+PORTAL_SESSION_COOKIE_SECURE = not DEBUG
+PORTAL_SESSION_COOKIE_SAMESITE = "Lax" if DEBUG else "None"
+CSRF_USE_SESSIONS = True
+# Messages ride in the same session: the default cookie storage would set a third cookie with the staff
+# cookie's SameSite=Lax, which the browser drops inside HubSpot's iframe ("saved" would never show).
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+CSRF_COOKIE_SECURE = not DEBUG  # unused with CSRF_USE_SESSIONS; kept for `check --deploy`
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 X_FRAME_OPTIONS = "DENY"
 # Django's own CSRF page is DENY-framed, i.e. blank inside HubSpot's iframe; ours can be framed and says what to do.

@@ -15,6 +15,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.text import Truncator
+from django.utils.translation import gettext as _
 from django_celery_beat.models import PeriodicTask
 
 from integration import models, selectors
@@ -190,11 +191,14 @@ class PortalDisplayMixin:
             return "–"
         limit = settings.HUBSPOT_RATE_LIMIT
         used = usage.calls_10s
-        tone = "bad" if used >= limit * 0.9 else "warn" if used >= limit / 2 else ""
+        if used is None:  # Redis is down: the rest of the page still renders
+            window = badge(_("unavailable"), "warn")
+        else:
+            window = badge(f"{used}/{limit}", "bad" if used >= limit * 0.9 else "warn" if used >= limit / 2 else "")
         return format_html(
             '{} <span class="kh-muted">/ 10 s</span><br><span class="kh-muted">24 h: {} calls, {} × 429, {} failed'
             "</span>",
-            badge(f"{used}/{limit}", tone),
+            window,
             usage.calls_24h,
             usage.throttled_24h,
             usage.errors_24h,

@@ -559,6 +559,31 @@ class HubSpotClient:
         body = {"outputFields": dict(output_fields), "typedOutputs": {}}
         self.call("POST", path, json=body, idempotent=True)
 
+    # Reference: https://developers.hubspot.com/docs/api-reference/crm-associations-v4/batch/read
+    def associations_read(self, from_type: str, to_type: str, ids: Sequence[str]) -> dict[str, set[str]]:
+        """The `to_type` ids each of `ids` is associated with (a record with none is answered as a per-input
+        404 NO_ASSOCIATIONS_FOUND in a 207, read here as an empty set)."""
+        found: dict[str, set[str]] = {str(i): set() for i in ids}
+        path = f"/crm/associations/{self.version}/{from_type}/{to_type}/batch/read"
+        for chunk in _chunks(list(ids)):
+            data = self._json("POST", path, json={"inputs": [{"id": i} for i in chunk]}, idempotent=True)
+            for result in data.get("results", []):
+                found.setdefault(str(result["from"]["id"]), set()).update(
+                    str(to["toObjectId"]) for to in result.get("to", [])
+                )
+        return found
+
+    # Reference: https://developers.hubspot.com/docs/api-reference/crm-associations-v4/batch/archive
+    def dissociate_batch(self, from_type: str, to_type: str, pairs: Sequence[tuple[str, str]]) -> None:
+        """Remove every association between each (from_id, to_id) pair."""
+        by_source: dict[str, list[str]] = {}
+        for from_id, to_id in pairs:
+            by_source.setdefault(from_id, []).append(to_id)
+        path = f"/crm/associations/{self.version}/{from_type}/{to_type}/batch/archive"
+        for chunk in _chunks(list(by_source.items())):
+            body = {"inputs": [{"from": {"id": a}, "to": [{"id": b} for b in to_ids]} for a, to_ids in chunk]}
+            self.call("POST", path, json=body, idempotent=True)
+
     # -- pipelines and account --------------------------------------------------------------------
 
     # Reference: https://developers.hubspot.com/docs/api-reference/crm-pipelines-v3/guide

@@ -213,6 +213,9 @@ def object_sync_request_run(*, object_sync: ObjectSync, actor: Actor, full: bool
     blocker = object_sync_blocker(object_sync)
     if blocker:
         raise SyncRequestError(blocker[0].upper() + blocker[1:] + ".")
+    unreachable = task_queue_error()
+    if unreachable:
+        raise SyncRequestError(unreachable)
     trigger = SyncRun.Trigger.FULL if full else SyncRun.Trigger.MANUAL
     # The tab says "queued" until a run starts after this moment.
     ObjectSync.objects.filter(pk=object_sync.pk).update(run_requested_at=timezone.now())
@@ -227,6 +230,25 @@ def object_sync_request_run(*, object_sync: ObjectSync, actor: Actor, full: bool
         )
     logger.info("sync requested for %s %s by %s", object_sync.portal.hub_id, object_sync.object_type, actor.label)
     return trigger
+
+
+def task_queue_error() -> str:
+    """Why a run cannot be queued now ("" when the broker answers), asked before anything is written.
+
+    The task is sent after commit; a broker that is down would fail there, after the request was audited, as
+    a 500. One connection attempt without retries keeps the answer quick (a refused port fails at once).
+    """
+    from config.celery_app import app
+
+    if app.conf.task_always_eager:
+        return ""
+    try:
+        with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=2)
+    except Exception as exc:  # kombu raises transport-specific errors (redis, amqp, OSError)
+        logger.warning("task queue unreachable: %s", exc.__class__.__name__)
+        return f"The task queue is unreachable ({exc.__class__.__name__}): nothing was queued. Try again later."
+    return ""
 
 
 class SyncRequestError(ValueError):

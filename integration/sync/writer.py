@@ -434,6 +434,7 @@ class Writer:
     def _queue_links(self, items: Sequence[Outgoing], known: Mapping[str, SyncedRecord]) -> None:
         """Queue the associations whose targets exist in HubSpot and changed since they were last sent."""
         targets = self._resolve_links(items)
+        moved: list[tuple[str, list[tuple[str, str]]]] = []
         for item in items:
             record = known.get(item.kleer_id)
             if record is None or not record.hubspot_id:
@@ -442,11 +443,14 @@ class Writer:
             print_ = fingerprint_of(edges) if edges else ""
             if print_ == record.associations_fingerprint and not self.full:
                 continue
+            if record.associations_fingerprint and print_ != record.associations_fingerprint:
+                moved.append((record.hubspot_id, edges))
             pairs = [
                 (to_object, catalog.association_type_id(self.hubspot_object, to_object), record.hubspot_id, to_id)
                 for to_object, to_id in edges
             ]
             self._links.add(item.kleer_id, record.hubspot_id, print_, pairs)
+        self._prune_moved(moved)
         if self._links.full():
             self._send_links()
 
@@ -462,6 +466,27 @@ class Writer:
         prints = {kleer_id: p for kleer_id, (hubspot_id, p) in self._links.prints.items() if hubspot_id not in refused}
         self._links = LinkQueue()
         links_fingerprints_store(portal_id=self.run.portal_id, object_type=self.object_type, prints=prints)
+
+    def _prune_moved(self, moved: list[tuple[str, list[tuple[str, str]]]]) -> None:
+        """Remove the edges a changed record no longer has (an invoice moved to another client keeps only the
+        new company). Only edges to records this integration synced are touched: associations people made
+        in HubSpot stay."""
+        by_type: dict[str, dict[str, set[str]]] = {}
+        for hubspot_id, edges in moved:
+            for to_object, to_id in edges:
+                by_type.setdefault(to_object, {}).setdefault(hubspot_id, set()).add(to_id)
+        for to_object, wanted in by_type.items():
+            current = self.hubspot.associations_read(self.hubspot_object, to_object, list(wanted))
+            ours = set(
+                SyncedRecord.objects.filter(
+                    portal_id=self.run.portal_id,
+                    hubspot_object=to_object,
+                    hubspot_id__in={i for ids in current.values() for i in ids},
+                ).values_list("hubspot_id", flat=True)
+            )
+            stale = [(a, b) for a, ids in current.items() for b in ids if b in ours and b not in wanted.get(a, ())]
+            if stale:
+                self.hubspot.dissociate_batch(self.hubspot_object, to_object, stale)
 
     def _resolve_links(self, batch: Sequence[Outgoing]) -> dict[tuple[str, str], tuple[str, str]]:
         """(object type, Kleer id) → (HubSpot object, HubSpot id) for every link target already synced."""

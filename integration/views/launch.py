@@ -19,6 +19,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from accounts.portal_session import frameable, portal_session_start, session_hub_id, signed_out
+from integration.inputs import ascii_int
 from integration.models import Portal
 from integration.signatures import SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureError, verify_v3
 
@@ -57,9 +58,8 @@ def launch(request: HttpRequest) -> HttpResponse:
     except SignatureError as exc:
         logger.warning("refused settings launch: %s", exc.reason)
         return _refused(request, "This link is not signed by HubSpot or has expired. Open the app from HubSpot.", 403)
-    try:
-        hub_id = int(request.GET.get("portalId", ""))
-    except ValueError:
+    hub_id = ascii_int(request.GET.get("portalId", ""))  # int() would take " 1_2", "١٢" and huge numbers
+    if hub_id is None:
         return _refused(request, "HubSpot did not say which portal to open.", 400)
     if not Portal.objects.filter(hub_id=hub_id).exists():
         return _refused(request, f"The app is not installed in HubSpot portal {hub_id}. Install it first.", 404)
@@ -68,7 +68,7 @@ def launch(request: HttpRequest) -> HttpResponse:
         request,
         hub_id=hub_id,
         email=request.GET.get("userEmail", ""),
-        user_id=int(user_id) if user_id.isdigit() else None,
+        user_id=ascii_int(user_id),
         via="launch",
     )
     return frameable(HttpResponseRedirect(reverse("integration:settings", kwargs={"hub_id": hub_id})))
