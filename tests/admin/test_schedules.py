@@ -74,9 +74,10 @@ def test_a_beat_restart_keeps_edited_sync_schedules_and_installs_housekeeping(mo
     )
 
 
-def test_code_owned_beat_entries_are_housekeeping_only():
+def test_code_owned_beat_entries_are_housekeeping_and_the_heartbeat_only():
     assert {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()} == {
-        "integration.tasks.housekeeping_prune"
+        "integration.tasks.housekeeping_prune",
+        "integration.tasks.beat_heartbeat",
     }
     assert not [name for name in settings.CELERY_BEAT_SCHEDULE if name.startswith("sync:")]
 

@@ -13,6 +13,7 @@ from integration.models import FieldMapping, ObjectSync, RecordError
 from integration.services.sync import object_sync_run
 from integration.sync.explain import Problem, problems_from
 from sandbox.kleer.models import Resource
+from tests.conftest import portal_session
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -52,7 +53,7 @@ def test_a_default_hubspot_refuses_and_a_kleer_value_that_is_no_option_read_as_s
     )
     assert error.message.startswith("Property values were not valid: [")  # the raw answer, for support
     client = Client()
-    session = client.session
+    session = portal_session(client)
     session["portal_hub_id"] = world.hub_id
     session.save()
     page = client.get(f"/portals/{world.hub_id}/settings/clients/").content.decode()

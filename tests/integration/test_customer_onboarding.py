@@ -21,7 +21,7 @@ from integration.services.object_syncs import object_sync_set_enabled
 from integration.services.sync import object_sync_run
 from sandbox.kleer.models import Token
 from sandbox.kleer.seed import company_seed
-from tests.conftest import install_sandbox_portal
+from tests.conftest import install_sandbox_portal, portal_session
 from tests.integration.test_install_sandbox import consent_page, decide
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -29,7 +29,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def _client(hub_id: int) -> Client:
     client = Client()
-    session = client.session
+    session = portal_session(client)
     session["portal_hub_id"] = hub_id
     session["portal_user_email"] = "ada@example.com"
     session.save()

@@ -14,6 +14,7 @@ from integration.models import FieldMapping, ObjectSync
 from integration.services.hubspot_properties import cached_properties, hubspot_properties
 from integration.services.sync import object_sync_run
 from sandbox.hubspot_crm import selectors as crm
+from tests.conftest import portal_session
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -22,7 +23,7 @@ REFUSED = "Kleer Payment days is a number property in HubSpot: enter a number su
 
 def _client(hub_id: int) -> Client:
     client = Client()
-    session = client.session
+    session = portal_session(client)
     session["portal_hub_id"] = hub_id
     session.save()
     return client

@@ -20,13 +20,14 @@ from integration.services.audit import Actor
 from integration.services.object_syncs import object_sync_set_enabled
 from integration.services.schedules import schedule_next_run
 from integration.services.sync import object_sync_run
+from tests.conftest import portal_session
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def _client(hub_id: int) -> Client:
     client = Client()
-    session = client.session
+    session = portal_session(client)
     session["portal_hub_id"] = hub_id
     session.save()
     return client

@@ -24,7 +24,7 @@ CHILD_FLAG = "--in-scratch-database"
 
 
 class Command(BaseCommand):
-    help = "Measure celery beat (DatabaseScheduler) with N portals' schedules all falling due within a window."
+    help = "Measure celery beat (the configured scheduler) with N portals' schedules all falling due within a window."
 
     def add_arguments(self, parser):
         parser.add_argument("--portals", type=int, required=True)

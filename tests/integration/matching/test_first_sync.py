@@ -10,6 +10,7 @@ from django.test import Client
 
 from integration.models import FieldMapping, MatchRule, RecordError, SyncedRecord
 from integration.sync.matching import AMBIGUOUS
+from tests.conftest import portal_session
 from tests.integration.matching.support import (
     crm,
     crm_create,
@@ -173,7 +174,7 @@ def test_first_sync_into_200_existing_companies_links_every_unambiguous_match(wo
         )
 
     client = Client()
-    session = client.session
+    session = portal_session(client)
     session["portal_hub_id"] = world.hub_id
     session.save()
     tab = client.get(f"/portals/{world.hub_id}/settings/clients/").content.decode()

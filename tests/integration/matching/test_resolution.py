@@ -9,6 +9,7 @@ from django.urls import reverse
 from integration.models import AuditEvent, RecordError, SyncedRecord, SyncRun
 from integration.services.audit import Actor
 from integration.services.matching import CREATE_NEW, MatchResolveError, record_error_match_resolve
+from tests.conftest import portal_session
 from tests.integration.matching.support import (
     ambiguous_world,
     crm,
@@ -30,7 +31,7 @@ def staff_client(client, django_user_model):
 
 
 def _bind(client: Client, hub_id: int) -> Client:
-    session = client.session
+    session = portal_session(client)
     session["portal_hub_id"] = hub_id
     session["portal_user_email"] = "ada@example.com"
     session.save()
