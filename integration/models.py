@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 from django_celery_beat.models import PeriodicTask
 
 from integration import catalog
@@ -24,24 +25,24 @@ PLAN_CHOICES = [(Plan.FREE.value, "Free"), (Plan.PRO.value, "Pro")]
 class ConflictRule(models.TextChoices):
     """Who wins when the same two-way field changed on both sides since the last sync."""
 
-    LATEST = "latest", "The most recent change wins"
-    KLEER = "kleer", "Kleer always wins"
-    HUBSPOT = "hubspot", "HubSpot always wins"
+    LATEST = "latest", _("The most recent change wins")
+    KLEER = "kleer", _("Kleer always wins")
+    HUBSPOT = "hubspot", _("HubSpot always wins")
 
 
 class MatchRule(models.TextChoices):
     """How an unlinked Kleer record finds an existing HubSpot record instead of creating a duplicate."""
 
-    ORGNO_DOMAIN = "orgno_domain", "Organisation number, then domain (products: SKU, then name)"
-    ORGNO = "orgno", "Organisation number only (products: SKU only)"
-    OFF = "off", "Off: always create"
+    ORGNO_DOMAIN = "orgno_domain", _("Organisation number, then domain (products: SKU, then name)")
+    ORGNO = "orgno", _("Organisation number only (products: SKU only)")
+    OFF = "off", _("Off: always create")
 
 
 class SyncDirection(models.TextChoices):
     """Which way a record error happened: the scheduled sync, or a HubSpot edit going back to Kleer."""
 
-    OUTBOUND = "outbound", "Kleer → HubSpot"
-    INBOUND = "inbound", "HubSpot → Kleer"
+    OUTBOUND = "outbound", _("Kleer → HubSpot")
+    INBOUND = "inbound", _("HubSpot → Kleer")
 
 
 class Portal(models.Model):
@@ -190,8 +191,8 @@ class FieldMapping(models.Model):
     object_sync = models.ForeignKey(ObjectSync, on_delete=models.CASCADE, related_name="mappings")
 
     class Direction(models.TextChoices):
-        ONE_WAY = "one_way", "Kleer → HubSpot only"
-        TWO_WAY = "two_way", "Two-way"
+        ONE_WAY = "one_way", _("Kleer → HubSpot only")
+        TWO_WAY = "two_way", _("Two-way")
 
     kleer_field = models.CharField(max_length=100, blank=True, help_text="Empty = constant default.")
     hubspot_property = models.CharField(max_length=100)
@@ -253,12 +254,12 @@ class SyncRun(models.Model):
     """One execution of the sync for a portal × object type, with its counts (Saleor's EventDelivery)."""
 
     class Status(models.TextChoices):
-        RUNNING = "running", "Running"
-        SUCCEEDED = "succeeded", "Succeeded"
-        PARTIAL = "partial", "Partial (some records failed)"
-        FAILED = "failed", "Failed"
-        SKIPPED = "skipped", "Skipped"
-        ABANDONED = "abandoned", "Abandoned (worker died)"
+        RUNNING = "running", _("Running")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        PARTIAL = "partial", _("Partial (some records failed)")
+        FAILED = "failed", _("Failed")
+        SKIPPED = "skipped", _("Skipped")
+        ABANDONED = "abandoned", _("Abandoned (worker died)")
 
     class Trigger(models.TextChoices):
         SCHEDULE = "schedule", "Schedule"
@@ -325,9 +326,9 @@ class RecordError(models.Model):
     """A Kleer record that could not be synced (dead letter), retried with backoff, then parked."""
 
     class Status(models.TextChoices):
-        OPEN = "open", "Open (will retry)"
-        PARKED = "parked", "Parked (retry by hand)"
-        RESOLVED = "resolved", "Resolved"
+        OPEN = "open", _("Open (will retry)")
+        PARKED = "parked", _("Parked (retry by hand)")
+        RESOLVED = "resolved", _("Resolved")
 
     portal = models.ForeignKey(Portal, on_delete=models.CASCADE, related_name="record_errors")
     object_type = models.CharField(max_length=20, choices=OBJECT_TYPE_CHOICES)
