@@ -160,9 +160,10 @@ def default_value_error(prop: dict[str, Any] | None, value: str) -> str:
             "label": label
         }
     if kind == "datetime" and not _is_datetime(value):
-        return _("%(label)s is a date and time property in HubSpot: enter it as e.g. 2025-01-31T09:00:00Z.") % {
-            "label": label
-        }
+        return _(
+            "%(label)s is a date and time property in HubSpot: enter a date (2025-01-31) or a date and time "
+            "(2025-01-31T09:00:00Z)."
+        ) % {"label": label}
     if kind == "enumeration":
         return _options_error(prop, value)
     return ""
@@ -227,6 +228,38 @@ class MappingForm(forms.Form):
                 choices.insert(0, (current_property, current_property))
             self.fields["hubspot_property"] = forms.ChoiceField(
                 label=gettext_lazy("HubSpot property"), choices=[("", _("Choose a property…")), *choices]
+            )
+
+        self._fit_default_widget(self._chosen_property(current_property))
+
+    def _chosen_property(self, current_property: str) -> dict[str, Any] | None:
+        """The HubSpot property the form holds now (posted, initial or saved), if the portal has it."""
+        name = self.data.get("hubspot_property") if self.is_bound else self.initial.get("hubspot_property")
+        return self.properties.get(name or current_property)
+
+    def _fit_default_widget(self, prop: dict[str, Any] | None) -> None:
+        """The default value's input follows the property's type: its options (or true/false) in a dropdown
+        instead of a text box where a typo would only fail at sync time, a date picker for date properties."""
+        field = self.fields["default_value"]
+        kind = (prop or {}).get("type")
+        attrs = {"aria-describedby": "id_default_value_helptext"}
+        if kind == "enumeration" and prop and prop.get("options") and prop.get("fieldType") != "checkbox":
+            labels = prop.get("optionLabels") or {}
+            choices = [("", _("(no default)"))] + [(v, _option_text(v, labels)) for v in prop["options"]]
+            current = self.data.get("default_value") if self.is_bound else self.initial.get("default_value")
+            if current and current not in prop["options"]:
+                choices.append((current, current))  # a saved value HubSpot no longer offers stays visible
+            field.widget = forms.Select(choices=choices, attrs=attrs)
+        elif kind == "bool":
+            field.widget = forms.Select(
+                choices=[("", _("(no default)")), ("true", _("Yes (true)")), ("false", _("No (false)"))], attrs=attrs
+            )
+        elif kind == "date":
+            field.widget = forms.DateInput(attrs={**attrs, "type": "date"}, format="%Y-%m-%d")
+        elif kind == "datetime":
+            field.help_text = _(
+                "Written when the Kleer value is empty, or always when the Kleer field is None. A date (2025-01-31) "
+                "is midnight UTC that day; or give a date and time (2025-01-31T09:00:00Z)."
             )
 
     def clean(self) -> dict[str, Any]:

@@ -115,6 +115,11 @@ class HubSpotInstallation(models.Model):
     connected_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    class Meta:
+        # Django would split the class name into "hub spot installation".
+        verbose_name = "HubSpot installation"
+        verbose_name_plural = "HubSpot installations"
+
     def __str__(self) -> str:
         return f"HubSpot installation of {self.portal_id} ({self.status})"
 
@@ -133,6 +138,7 @@ class KleerCredentials(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = "Kleer credentials"
         verbose_name_plural = "Kleer credentials"
 
     def __str__(self) -> str:

@@ -130,6 +130,8 @@ def mapping_form(
     properties, properties_error = _properties(object_sync, refresh=action == "refresh")
     current = mapping.hubspot_property if mapping else ""
     kwargs = {"spec": object_sync.spec, "properties": properties, "current_property": current}
+    if request.method == "GET" and request.GET.get("fragment") == "default":
+        return _default_fragment(request, access, object_sync, kwargs)
     extra: dict[str, Any] = {"mapping": mapping, "properties_error": properties_error}
     if action == "save":
         form = MappingForm(request.POST, **kwargs)
@@ -159,6 +161,16 @@ def mapping_form(
         form = MappingForm(initial=_initial(mapping), **kwargs)
     extra.update(_direction_context(object_sync, form, mapping))
     return _render(request, access, object_sync, form=form, **extra)
+
+
+def _default_fragment(
+    request: HttpRequest, access: PortalAccess, object_sync: ObjectSync, kwargs: dict[str, Any]
+) -> HttpResponse:
+    """The default value's input alone, fitted to the property the dialog holds now (settings.js swaps it in)."""
+    initial = {name: request.GET.get(name, "").strip() for name in ("hubspot_property", "default_value")}
+    form = MappingForm(initial=initial, **kwargs)
+    context = page_context(access, object_sync.object_type, spec=object_sync.spec, object_sync=object_sync)
+    return render(request, "integration/settings/_mapping_default.html", {**context, "form": form})
 
 
 def _posted(request: HttpRequest) -> dict[str, str]:
