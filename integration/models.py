@@ -7,6 +7,8 @@ record, or two running syncs for one portal × object.
 
 from __future__ import annotations
 
+import zoneinfo
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -55,6 +57,8 @@ class Portal(models.Model):
     hub_id = models.BigIntegerField("HubSpot portal id", unique=True)
     name = models.CharField(max_length=200, blank=True)
     hub_domain = models.CharField(max_length=253, blank=True)
+    # The HubSpot account's time zone (account info, read at install); the settings page shows times in it.
+    time_zone = models.CharField(max_length=64, blank=True, help_text="Blank: the server's TIME_ZONE.")
     plan = models.CharField(max_length=10, choices=PLAN_CHOICES, default=Plan.FREE.value)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
     invoice_history_months = models.PositiveSmallIntegerField(
@@ -94,6 +98,14 @@ class Portal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.hub_id} {self.name}".strip()
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        """The time zone the portal's pages show times in: the HubSpot account's, else the server's."""
+        try:
+            return zoneinfo.ZoneInfo(self.time_zone or settings.TIME_ZONE)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            return zoneinfo.ZoneInfo(settings.TIME_ZONE)
 
 
 class HubSpotInstallation(models.Model):

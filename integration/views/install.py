@@ -28,7 +28,7 @@ from integration.clients import hubspot
 from integration.clients.errors import ApiError
 from integration.clients.hubspot import HubSpotClient
 from integration.models import Portal
-from integration.services.installations import portal_install
+from integration.services.installations import portal_install, portal_time_zone_set
 from integration.services.object_syncs import object_syncs_fit_portal
 
 logger = logging.getLogger("integration.install")
@@ -124,6 +124,7 @@ def oauth_callback(request: HttpRequest) -> HttpResponse:
         hub_domain=identity.hub_domain,
     )
     _fit_features(portal)
+    _learn_time_zone(portal, grant.access_token)
     portal_session_start(request, hub_id=portal.hub_id, email=identity.email, user_id=grant.user_id, via="oauth")
     return HttpResponseRedirect(reverse("integration:settings", kwargs={"hub_id": portal.hub_id}))
 
@@ -139,6 +140,16 @@ def _fit_features(portal: Portal) -> None:
         return
     if switched:
         logger.info("portal %s: %s switched to a target the portal has", portal.hub_id, ", ".join(switched))
+
+
+def _learn_time_zone(portal: Portal, access_token: str) -> None:
+    """Best effort: the settings page shows times in the HubSpot account's zone (else TIME_ZONE)."""
+    try:
+        info = hubspot.oauth_account_info(access_token=access_token)
+    except (ApiError, ValueError) as exc:
+        logger.info("portal %s: account info unavailable: %s", portal.hub_id, exc)
+        return
+    portal_time_zone_set(portal=portal, time_zone=str(info.get("timeZone") or ""))
 
 
 def _declined(request: HttpRequest) -> HttpResponse:

@@ -190,3 +190,17 @@ def test_the_admin_has_no_view_site_link_to_a_missing_page(admin_client):
     html = admin_client.get("/admin/").content.decode()
     assert "View site" not in html
     assert Client().get("/").status_code == 404  # there is no site to view
+
+
+def test_times_on_the_settings_page_are_in_the_portals_time_zone():
+    portal = make_portal(time_zone="America/New_York")
+    started = dt.datetime(2026, 1, 15, 17, 30, tzinfo=dt.UTC)
+    SyncRun.objects.filter(pk=SyncRun.objects.create(portal=portal, object_type="clients").pk).update(
+        started_at=started
+    )
+    client = Client()
+    session = client.session
+    session["portal_hub_id"] = portal.hub_id
+    session.save()
+    html = client.get(f"/portals/{portal.hub_id}/settings/clients/").content.decode()
+    assert '<time datetime="2026-01-15T12:30:00-05:00">2026-01-15 12:30 EST</time>' in html
