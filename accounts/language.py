@@ -8,7 +8,8 @@ Chosen, first match wins:
 4. English (`LANGUAGE_CODE`).
 
 The admin is the support team's back office and stays English whatever the session or browser says, so a
-support agent who switched a customer's page to Swedish does not get a half-Swedish admin.
+support agent who switched a customer's page to Swedish does not get a half-Swedish admin; so do the sandbox's
+fakes, which imitate English APIs.
 """
 
 from __future__ import annotations
@@ -54,8 +55,9 @@ def remember_hubspot_locale(request: HttpRequest, locale: str | None) -> None:
         request.session[SESSION_HUBSPOT_LOCALE] = language
 
 
-def _is_admin(path: str) -> bool:
-    return path.startswith(reverse("admin:index"))
+def _english_only(path: str) -> bool:
+    """The admin (the support team's back office) and the sandbox's fakes (they imitate English APIs)."""
+    return path.startswith((reverse("admin:index"), "/sandbox/"))
 
 
 class PortalLanguageMiddleware:
@@ -65,7 +67,7 @@ class PortalLanguageMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if _is_admin(request.path_info):
+        if _english_only(request.path_info):
             language = settings.LANGUAGE_CODE
         else:
             language = session_language(request) or translation.get_language_from_request(request)
