@@ -26,7 +26,7 @@ _INTEGRATION_MANAGED = [
     "syncrun",
     "recorderror",
 ]
-_ALL_INTEGRATION = [*_INTEGRATION_MANAGED, "inboundevent", "auditevent"]
+_ALL_INTEGRATION = [*_INTEGRATION_MANAGED, "inboundevent", "auditevent", "workflowexecution"]
 _BEAT_MODELS = [
     "periodictask",
     "intervalschedule",
@@ -43,6 +43,7 @@ GROUP_PERMISSIONS: dict[str, list[tuple[str, str, str]]] = {
         ("integration", "fieldmapping", "delete"),
         ("integration", "kleercredentials", "add"),
         ("integration", "inboundevent", "view"),
+        ("integration", "workflowexecution", "view"),
         ("integration", "auditevent", "view"),
         ("django_celery_beat", "periodictask", "view"),
     ],

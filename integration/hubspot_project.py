@@ -4,7 +4,13 @@ HubSpot learns what the app is from `*-hsmeta.json` files uploaded with its CLI 
 - `hsproject.json` — the project (name, source folder, platform version);
 - `src/app/app-hsmeta.json` — the app: OAuth redirect URL, required scopes, marketplace distribution, the URLs the
   settings page may fetch and frame;
-- `src/app/webhooks/webhooks-hsmeta.json` — the webhooks component: target URL and the subscriptions.
+- `src/app/webhooks/webhooks-hsmeta.json` — the webhooks component: target URL and the subscriptions;
+- `src/app/workflow-actions/{action}-hsmeta.json` — one per custom workflow action
+  (integration/catalog/workflow_actions.py), calling `{base}/hubspot/workflow-actions/{action}`.
+
+Apps still on the legacy developer platform register the same actions with
+`POST /automation/actions/2026-03/{appId}`; `legacy_action_definitions()` gives those bodies
+(`PublicActionDefinitionEgg`, hubspot-openapi-2026-03/automation-actions.json; hubspot-api.md §8.2).
 
 The subscriptions are the catalog's: one `object.propertyChange` per (HubSpot object, property) that a two-way
 object type's targets list in `Target.inbound_properties`. Those are exactly the properties a mapping may make
@@ -38,6 +44,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from integration import catalog
+from integration.catalog import workflow_actions
 from integration.catalog.hubspot import APP_SCOPES
 
 # A clearly fake public address for the committed files. Generate with your own before deploying.
@@ -60,6 +67,7 @@ MAX_CONCURRENT_REQUESTS = 10
 OAUTH_CALLBACK_PATH = "/hubspot/oauth/callback"
 LAUNCH_PATH = "/hubspot/launch"
 WEBHOOKS_PATH = "/hubspot/webhooks"
+WORKFLOW_ACTIONS_PATH = "/hubspot/workflow-actions/"
 
 # HubSpot's singular object names for generic webhook subscriptions (`objectType`), by the catalog's path name
 # (integration/catalog/hubspot.py HUBSPOT_OBJECTS). Only targets of two-way object types need one.
@@ -180,6 +188,96 @@ def _webhooks(base: str) -> dict[str, Any]:
     }
 
 
+def action_url(base: str, action: workflow_actions.WorkflowAction) -> str:
+    """Where HubSpot sends an action's execution requests (integration/urls.py)."""
+    return f"{base}{WORKFLOW_ACTIONS_PATH}{action.key}"
+
+
+def _action_labels(action: workflow_actions.WorkflowAction) -> dict[str, Any]:
+    """`labels` per locale (PublicActionLabels): English is required, Swedish is the customers' language."""
+    labels = {}
+    for locale, name, description in (
+        ("en", action.name, action.description),
+        ("sv", action.name_sv, action.description_sv),
+    ):
+        english = locale == "en"
+        entry: dict[str, Any] = {
+            "actionName": name,
+            "actionDescription": description,
+            "appDisplayName": APP_NAME,
+            "inputFieldLabels": {i.name: i.label if english else i.label_sv for i in action.inputs},
+            "outputFieldLabels": {n: en if english else sv for n, en, sv in workflow_actions.OUTPUT_FIELDS},
+        }
+        descriptions = {i.name: i.description for i in action.inputs if i.description and english}
+        if descriptions:
+            entry["inputFieldDescriptions"] = descriptions
+        options = {i.name: i.option_labels(locale) for i in action.inputs if i.options}
+        if options:
+            entry["inputFieldOptionLabels"] = options
+        labels[locale] = entry
+    return labels
+
+
+def _action_inputs(action: workflow_actions.WorkflowAction) -> list[dict[str, Any]]:
+    # Every input takes a static value or a token of the enrolled record's properties (product doc §7).
+    return [
+        {
+            "typeDefinition": i.type_definition(),
+            "supportedValueTypes": ["STATIC_VALUE", "OBJECT_PROPERTY"],
+            "isRequired": i.required,
+        }
+        for i in action.inputs
+    ]
+
+
+def _action_outputs() -> list[dict[str, Any]]:
+    return [
+        {"typeDefinition": {"name": name, "type": "string", "fieldType": "text"}}
+        for name, _en, _sv in workflow_actions.OUTPUT_FIELDS
+    ]
+
+
+def workflow_action_component(base: str, action: workflow_actions.WorkflowAction) -> dict[str, Any]:
+    """One `workflow-actions/*-hsmeta.json` component for a normalised base URL."""
+    return {
+        "uid": action.uid,
+        "type": "workflow-action",
+        "config": {
+            "actionUrl": action_url(base, action),
+            "isPublished": True,
+            "supportedClients": [{"client": "WORKFLOWS"}],
+            "objectTypes": [action.object_type],
+            "inputFields": _action_inputs(action),
+            "outputFields": _action_outputs(),
+            "labels": _action_labels(action),
+        },
+    }
+
+
+def workflow_action_components(base: str) -> list[dict[str, Any]]:
+    """Every workflow-action component for a normalised base URL; also what `sandbox_seed --connect` deploys to
+    the fake HubSpot, as `hs project upload` would to HubSpot."""
+    return [workflow_action_component(base, action) for action in workflow_actions.ACTIONS.values()]
+
+
+def legacy_action_definitions(base_url: str = DEFAULT_BASE_URL) -> dict[str, dict[str, Any]]:
+    """The body of `POST /automation/actions/2026-03/{appId}` per action (PublicActionDefinitionEgg), for apps
+    on the legacy developer platform; action key → body."""
+    base = normalise_base_url(base_url)
+    return {
+        key: {
+            "actionUrl": action_url(base, action),
+            "published": True,
+            "objectTypes": [action.object_type],
+            "inputFields": _action_inputs(action),
+            "outputFields": _action_outputs(),
+            "labels": _action_labels(action),
+            "functions": [],
+        }
+        for key, action in workflow_actions.ACTIONS.items()
+    }
+
+
 def _dump(data: dict[str, Any]) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
@@ -191,6 +289,10 @@ def project_files(base_url: str = DEFAULT_BASE_URL) -> dict[str, str]:
         "hsproject.json": _dump(_hsproject()),
         "src/app/app-hsmeta.json": _dump(_app(base)),
         "src/app/webhooks/webhooks-hsmeta.json": _dump(_webhooks(base)),
+        **{
+            f"src/app/workflow-actions/{key}-hsmeta.json": _dump(workflow_action_component(base, action))
+            for key, action in workflow_actions.ACTIONS.items()
+        },
     }
 
 

@@ -356,8 +356,8 @@ class RecordError(models.Model):
     run = models.ForeignKey(SyncRun, null=True, blank=True, on_delete=models.SET_NULL)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
     category = models.CharField(max_length=60, blank=True)
-    # For an ambiguous match: the HubSpot records it could be ([{"id", "name", "reason"}]); support or the
-    # customer picks one.
+    # For an ambiguous match: the HubSpot records it could be ([{"id", "name", "reason", "value"}], the reason
+    # naming the key that matched and value its HubSpot spelling); support or the customer picks one.
     candidates = models.JSONField(default=list, blank=True)
     message = models.TextField()
     payload_excerpt = models.JSONField(default=dict, blank=True)
@@ -451,3 +451,68 @@ class RateLimitWindow(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class WorkflowExecution(models.Model):
+    """One execution request of a custom workflow action (HubSpot → our `actionUrl`), stored before anything else
+    happens: unique per portal and `callbackId`, so a redelivery is answered from here and never runs twice.
+
+    `claim` makes the Kleer write exactly-once per record: the executions that would create a Kleer record for the
+    same HubSpot record and Kleer type share a claim ("deals:123:invoices"), and only one row may hold it. The
+    intent (`state` *writing*, with `reference`, a key the new Kleer record carries) is committed before Kleer is
+    called, so a retry after a crash finds the record in Kleer instead of creating a second one.
+    """
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        WRITING = "writing", "Writing to Kleer"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    portal = models.ForeignKey(
+        Portal, null=True, blank=True, on_delete=models.CASCADE, related_name="workflow_executions"
+    )
+    hub_id = models.BigIntegerField("HubSpot portal id")
+    callback_id = models.CharField(max_length=255)
+    action = models.CharField(max_length=40)
+    object_type = models.CharField("enrolled object type", max_length=20)
+    object_id = models.CharField("enrolled record id", max_length=50)
+    workflow_id = models.CharField(max_length=50, blank=True)
+    inputs = models.JSONField(default=dict, blank=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
+    outcome = models.CharField(max_length=20, blank=True, help_text="created, updated, exists or failed.")
+    reason = models.TextField(blank=True, help_text="What the workflow history shows: the failure or what exists.")
+    kleer_id = models.CharField(max_length=100, blank=True)
+    reference = models.CharField(
+        max_length=100, blank=True, help_text="Key the Kleer record carries (foreign-id), to find it after a crash."
+    )
+    intent = models.JSONField(default=dict, blank=True)
+    # NULL, not "": the unique constraint on (portal, claim) must ignore executions that hold no claim.
+    claim = models.CharField(max_length=120, null=True, blank=True)  # noqa: DJ001
+    attempts = models.PositiveIntegerField(default=0)
+    # Set while a worker runs the execution: a second delivery of the same task waits instead of running it twice
+    # at once. A dead worker's lease runs out after the task time limit, before the broker redelivers its task.
+    leased_until = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When HubSpot accepted the outcome through the callback-completion API."
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["hub_id", "callback_id"], name="one_workflow_execution_per_callback"),
+            models.UniqueConstraint(
+                fields=["portal", "claim"], condition=Q(claim__isnull=False), name="one_workflow_claim_per_record"
+            ),
+        ]
+        indexes = [models.Index(fields=["portal", "-created_at"]), models.Index(fields=["state", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.action} on {self.object_type} {self.object_id} ({self.state})"
+
+    @property
+    def finished(self) -> bool:
+        return self.state in (self.State.SUCCEEDED, self.State.FAILED)

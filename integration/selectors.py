@@ -20,7 +20,15 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from integration import catalog
 from integration.clients import ratelimit
-from integration.models import HubSpotInstallation, KleerCredentials, ObjectSync, Portal, RecordError, SyncRun
+from integration.models import (
+    HubSpotInstallation,
+    KleerCredentials,
+    ObjectSync,
+    Portal,
+    RecordError,
+    SyncRun,
+    WorkflowExecution,
+)
 
 FAILING_OUTCOMES = (SyncRun.Status.FAILED, SyncRun.Status.PARTIAL)
 UNRESOLVED = (RecordError.Status.OPEN, RecordError.Status.PARKED)
@@ -48,6 +56,18 @@ def _errors_24h_subquery(now: dt.datetime) -> Subquery:
     return Subquery(counted, output_field=IntegerField())
 
 
+def _workflow_24h_subquery(now: dt.datetime, **only: str) -> Subquery:
+    """Workflow-action executions of the portal received in the last 24 h (`only`: e.g. state="failed")."""
+    counted = (
+        WorkflowExecution.objects.filter(portal=OuterRef("pk"), created_at__gte=now - ERROR_WINDOW, **only)
+        .order_by()
+        .values("portal")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Subquery(counted, output_field=IntegerField())
+
+
 def portal_list_queryset(*, now: dt.datetime | None = None) -> QuerySet[Portal]:
     """Portals with everything the list shows, as annotations (no secret column is ever selected).
 
@@ -66,6 +86,8 @@ def portal_list_queryset(*, now: dt.datetime | None = None) -> QuerySet[Portal]:
         kleer_verified_at=F("kleer_credentials__verified_at"),
         has_credentials=Exists(KleerCredentials.objects.filter(portal=OuterRef("pk"))),
         errors_24h=Coalesce(_errors_24h_subquery(now), Value(0)),
+        workflow_24h=Coalesce(_workflow_24h_subquery(now), Value(0)),
+        workflow_failed_24h=Coalesce(_workflow_24h_subquery(now, state=WorkflowExecution.State.FAILED), Value(0)),
         latest_run_at=Subquery(last_run.values("last_run_at")[:1]),
         has_failing_sync=Exists(failing),
     ).prefetch_related(Prefetch("object_syncs", queryset=syncs))

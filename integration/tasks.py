@@ -12,7 +12,7 @@ from django.db import InterfaceError, OperationalError
 
 from integration.clients.errors import RescheduleError, TransientError
 from integration.models import ObjectSync, SyncRun
-from integration.services import housekeeping, inbound, sync
+from integration.services import housekeeping, inbound, sync, workflow_actions
 
 logger = logging.getLogger("integration.tasks")
 
@@ -70,6 +70,26 @@ def inbound_events_process(self, portal_id: int) -> None:
         raise self.retry(exc=exc, countdown=int(exc.retry_after or 60 * 2**self.request.retries)) from exc
     if counts.get("retry"):
         raise self.retry(countdown=60 * 2**self.request.retries)
+
+
+WORKFLOW_MAX_RETRIES = 5
+
+
+@shared_task(
+    bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=WORKFLOW_MAX_RETRIES, ignore_result=True
+)
+def workflow_execution_run(self, execution_id: int) -> None:
+    """Run one workflow-action execution and complete it in HubSpot. Safe to run twice and after a crash: the
+    execution is claimed per record and its intent recorded before Kleer is called. Kleer or HubSpot not
+    answering (5xx, 423, 429) or a concurrent execution of the same record: retried after 30 s, 1, 2, 4 and 8 min,
+    then the execution fails with the reason."""
+    final = self.request.retries >= WORKFLOW_MAX_RETRIES
+    try:
+        workflow_actions.workflow_execution_run(execution_id=execution_id, final_attempt=final)
+    except TransientError as exc:
+        if final:
+            raise
+        raise self.retry(exc=exc, countdown=int(exc.retry_after or 30 * 2**self.request.retries)) from exc
 
 
 @shared_task(ignore_result=True)

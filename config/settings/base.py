@@ -205,7 +205,8 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Same PeriodicTask rows as DatabaseScheduler, without whole-table reloads (README "Schedules at fleet size").
+CELERY_BEAT_SCHEDULER = "integration.beat:FleetScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Code-owned housekeeping only; per-portal sync schedules live in the database (README "Schedules").
 CELERY_BEAT_SCHEDULE: dict = {
@@ -244,6 +245,9 @@ HUBSPOT_APP_ID = env.int("HUBSPOT_APP_ID", default=3_141_592 if SANDBOX_ENABLED 
 # Our own per-portal windows, below HubSpot's 110 / 10 s and 5 / s search limits (README "Rate limits").
 HUBSPOT_RATE_LIMIT = env.int("HUBSPOT_RATE_LIMIT", default=100)
 HUBSPOT_SEARCH_RATE_LIMIT = env.int("HUBSPOT_SEARCH_RATE_LIMIT", default=4)
+# Batch upserts a sync run keeps in flight at once (1: one at a time). At HubSpot's 0.3-1 s per batch call, 4 calls
+# in flight reach the 100 / 10 s window above (README "Rate limits and failures").
+HUBSPOT_CONCURRENCY = env.int("HUBSPOT_CONCURRENCY", default=4)
 HTTP_TIMEOUT_SECONDS = env.float("HTTP_TIMEOUT_SECONDS", default=30.0)
 HTTP_RETRY_BASE_DELAY = env.float("HTTP_RETRY_BASE_DELAY", default=1.0)
 SYNC_HEARTBEAT_TIMEOUT = env.int("SYNC_HEARTBEAT_TIMEOUT", default=600)

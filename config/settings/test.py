@@ -28,4 +28,7 @@ if REDIS_URL and os.environ.get("PYTEST_XDIST_WORKER", "").startswith("gw"):
     # windows and their Celery queues.
     _base, _, _db = REDIS_URL.rpartition("/")
     REDIS_URL = f"{_base}/{(int(_db or 0) - int(os.environ['PYTEST_XDIST_WORKER'][2:])) % 16}"
+# One batch call at a time: tests script faults for the n-th call and read the request log in order. The
+# concurrent path has its own tests (tests/integration/sync/test_batching.py).
+HUBSPOT_CONCURRENCY = env.int("HUBSPOT_CONCURRENCY", default=1)
 TEST_REDIS_URL = REDIS_URL  # what tests that need Redis use, even where a fixture blanks REDIS_URL

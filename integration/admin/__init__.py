@@ -12,14 +12,15 @@ One module per concern; importing them registers the admins:
 - `mappings`: object syncs (toggle, target; also the portal page's inline) and their field mappings.
 - `runs`: history: synced records, sync runs, record errors (retry), inbound events, audit events.
 - `schedules`: django-celery-beat's PeriodicTask admin, actions gated by the change permission.
+- `workflows`: workflow-action executions (portal, action, record, inputs, outcome, Kleer id).
 - `common`: shared display helpers and ReadOnlyAdmin; `filters`: the list filters.
 """
 
 from django.contrib import admin
 
-from integration.admin import connections, mappings, portals, runs, schedules
+from integration.admin import connections, mappings, portals, runs, schedules, workflows
 
-__all__ = ["connections", "mappings", "portals", "runs", "schedules"]
+__all__ = ["connections", "mappings", "portals", "runs", "schedules", "workflows"]
 
 admin.site.site_header = "Kleer ⇄ HubSpot back office"
 admin.site.site_title = "Kleer ⇄ HubSpot"

@@ -167,6 +167,17 @@ class PortalDisplayMixin:
         url = changelist_url(models.RecordError, portal=obj.hub_id, age="24h", state="unresolved")
         return format_html('<a href="{}">{}</a>', url, badge(str(obj.errors_24h), "bad"))
 
+    @admin.display(description="Workflow actions 24 h", ordering="workflow_24h")
+    def workflow_actions(self, obj: models.Portal) -> SafeString | int:
+        if not obj.workflow_24h:
+            return 0
+        url = changelist_url(models.WorkflowExecution, portal=obj.hub_id, age="24h")
+        failed = ""
+        if obj.workflow_failed_24h:
+            failed_url = changelist_url(models.WorkflowExecution, portal=obj.hub_id, age="24h", state__exact="failed")
+            failed = format_html(' <a href="{}">{}</a>', failed_url, badge(f"{obj.workflow_failed_24h} failed", "bad"))
+        return format_html('<a href="{}">{}</a>{}', url, obj.workflow_24h, failed)
+
     @admin.display(description="HubSpot API")
     def api_budget(self, obj: models.Portal) -> SafeString | str:
         usage: selectors.ApiUsage | None = getattr(obj, "api_usage", None)
@@ -199,6 +210,7 @@ class PortalAdmin(PortalActionsMixin, PortalDisplayMixin, admin.ModelAdmin):
         "objects",
         "last_sync",
         "errors",
+        "workflow_actions",
         "api_budget",
     ]
     list_display_links = ["hub_id", "name"]

@@ -13,7 +13,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import URLPattern, path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.text import Truncator
 
@@ -32,6 +32,8 @@ from integration.admin.common import (
 from integration.admin.filters import STAFF_ACTOR, ActorFilter, PortalIdFilter, RecordErrorStateFilter, age_filter
 from integration.services import portals
 from integration.services.audit import Actor
+from integration.services.matching import CREATE_NEW, MatchResolveError, record_error_match_resolve
+from integration.sync.matching import AMBIGUOUS
 
 
 class PortalColumnMixin:
@@ -88,9 +90,10 @@ class SyncRunAdmin(PortalColumnMixin, ReadOnlyAdmin):
     def status_col(self, obj: models.SyncRun) -> SafeString:
         return badge(obj.get_status_display(), OUTCOME_TONES.get(obj.status, ""))
 
-    @admin.display(description="Read · unchanged · created · updated · failed · skipped")
+    @admin.display(description="Read · unchanged · created · matched · updated · failed · skipped")
     def counts(self, obj: models.SyncRun) -> str:
-        return f"{obj.read} · {obj.unchanged} · {obj.created} · {obj.updated} · {obj.failed} · {obj.skipped}"
+        numbers = (obj.read, obj.unchanged, obj.created, obj.matched, obj.updated, obj.failed, obj.skipped)
+        return " · ".join(str(n) for n in numbers)
 
     @admin.display(description="Duration")
     def duration_col(self, obj: models.SyncRun) -> str:
@@ -150,16 +153,19 @@ class RecordErrorAdmin(PortalColumnMixin, ReadOnlyAdmin):
         "next_retry_at",
         "resolved_at",
         "run",
+        "candidates_col",
     ]
-    readonly_fields = ["portal_col", "status_col", "payload"]
+    readonly_fields = ["portal_col", "status_col", "payload", "candidates_col"]
 
     def has_retry_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("integration.change_recorderror")
 
     def get_urls(self) -> list[URLPattern]:
         retry_view = self.admin_site.admin_view(self.retry_view)
+        match_view = self.admin_site.admin_view(self.match_view)
         return [
             path("<path:object_id>/retry/", retry_view, name="integration_recorderror_retry"),
+            path("<path:object_id>/match/<str:candidate>/", match_view, name="integration_recorderror_match"),
             *super().get_urls(),
         ]
 
@@ -175,11 +181,47 @@ class RecordErrorAdmin(PortalColumnMixin, ReadOnlyAdmin):
         self.retry(request, models.RecordError.objects.filter(pk=error.pk))
         return HttpResponseRedirect(change_url(error))
 
+    def match_view(self, request: HttpRequest, object_id: str, candidate: str) -> HttpResponse:
+        """An ambiguous match's "Link" / "Create new" buttons: resolve it through the service, then back."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        error = self.get_object(request, unquote(object_id))
+        if error is None:
+            raise Http404("No such record error.")
+        if not self.has_retry_permission(request):
+            raise PermissionDenied
+        try:
+            result = record_error_match_resolve(
+                record_error=error, candidate_id=candidate, actor=Actor.staff(request.user)
+            )
+        except MatchResolveError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+        else:
+            self.message_user(request, result.message)
+        return HttpResponseRedirect(change_url(error))
+
+    def _match_buttons(self, error: models.RecordError) -> list[dict[str, str]]:
+        """One button per candidate of an unresolved ambiguous match, and one to create a new record."""
+        if error.category != AMBIGUOUS or error.status not in selectors.UNRESOLVED or not error.candidates:
+            return []
+        buttons = []
+        for candidate in [*error.candidates, {"id": CREATE_NEW}]:
+            url = reverse("admin:integration_recorderror_match", args=[error.pk, candidate["id"]])
+            if candidate["id"] == CREATE_NEW:
+                label, help_text = "Create new", "Link none of them: the next run creates a new HubSpot record."
+            else:
+                label = f"Link {candidate.get('name') or candidate['id']} ({candidate['id']})"
+                help_text = f"Write this record's kleer_id onto HubSpot record {candidate['id']} and sync into it."
+            buttons.append({"name": "match", "label": label, "confirm": "", "url": url, "help": help_text})
+        return buttons
+
     def change_view(
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict | None = None
     ) -> HttpResponse:
         error = self.get_object(request, unquote(object_id))
         buttons = []
+        if error is not None and self.has_retry_permission(request):
+            buttons += self._match_buttons(error)
         # Only where retrying changes something: a resolved error has nothing left to retry.
         if error is not None and error.status in selectors.UNRESOLVED and self.has_retry_permission(request):
             url = reverse("admin:integration_recorderror_retry", args=[error.pk])
@@ -199,6 +241,20 @@ class RecordErrorAdmin(PortalColumnMixin, ReadOnlyAdmin):
     @admin.display(description="Payload excerpt")
     def payload(self, obj: models.RecordError) -> SafeString:
         return pretty_json(obj.payload_excerpt)
+
+    @admin.display(description="Candidates (ambiguous match)")
+    def candidates_col(self, obj: models.RecordError) -> SafeString | str:
+        if not obj.candidates:
+            return "—"
+        rows = format_html_join(
+            "",
+            "<li>HubSpot {} — {} ({}: {})</li>",
+            (
+                (c.get("id"), c.get("name") or "(no name)", c.get("reason", ""), c.get("value", ""))
+                for c in obj.candidates
+            ),
+        )
+        return format_html("<ul>{}</ul>", rows)
 
     @admin.action(description="Retry (un-park; the next run retries them)", permissions=["retry"])
     def retry(self, request: HttpRequest, queryset: QuerySet) -> None:

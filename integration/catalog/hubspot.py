@@ -52,6 +52,9 @@ APP_SCOPES: tuple[str, ...] = (
     "crm.objects.projects.write",
     "crm.schemas.projects.read",
     "crm.schemas.projects.write",
+    # Custom workflow actions: completing a blocked execution (POST /automation/actions/callbacks/2026-03/…;
+    # hubspot-api.md §8.2, spec automation-actions.json `security: oauth2 [automation]`).
+    "automation",
 )
 
 # Written by HubSpot itself on every record; never a mapping target on any object.

@@ -16,6 +16,7 @@ import datetime as dt
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 import requests
 from django.conf import settings
@@ -36,6 +37,9 @@ if TYPE_CHECKING:
 
 SERVICE = "HubSpot"
 BATCH_LIMIT = 100
+# Association batch create takes up to 2,000 pairs per call (hubspot-api.md §4.1,
+# https://developers.hubspot.com/docs/api-reference/latest/crm/associations/associate-records/guide).
+ASSOCIATION_BATCH_LIMIT = 2000
 REFRESH_MARGIN = dt.timedelta(minutes=5)
 FEATURE_NOT_ENABLED = "FEATURE_NOT_ENABLED"  # 403 category when the portal lacks e.g. payments (§10.3)
 PERMANENT_STATUSES = {400, 403, 404, 405, 409, 414, 415}
@@ -44,6 +48,8 @@ PERMANENT_STATUSES = {400, 403, 404, 405, 409, 414, 415}
 # backoff would only burn calls, so the run is rescheduled: at the Retry-After HubSpot sends, else an hour later
 # (we do not store the portal's time zone, and a re-check costs one call).
 DAILY_LIMIT_RECHECK_SECONDS = 3600.0
+# The callback-completion path as HubSpot's 2026-03 spec writes it (automation-actions.json).
+CALLBACK_COMPLETE_PATH = "/automation/actions/callbacks/{version}/{callback_id}/complete"
 
 
 @dataclass(frozen=True)
@@ -179,6 +185,14 @@ def oauth_account_portal_id(*, access_token: str) -> Any:
 def _chunks(items: Sequence[Any], size: int = BATCH_LIMIT) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def _pair_key(error: Mapping[str, Any]) -> str:
+    """ "from->to" of a failed association input (its error's context names both ids), else the context as text."""
+    context = error.get("context") or {}
+    if isinstance(context, dict) and context.get("fromObjectId") and context.get("toObjectId"):
+        return f"{context['fromObjectId'][0]}->{context['toObjectId'][0]}"
+    return str(context)
 
 
 class HubSpotClient:
@@ -398,14 +412,60 @@ class HubSpotClient:
             body: dict[str, Any] = {"inputs": [{"id": i} for i in chunk], "properties": list(properties)}
             if id_property:
                 body["idProperty"] = id_property
-            try:
-                data = self._json("POST", f"{self.objects_path(object_type)}/batch/read", json=body, idempotent=True)
-            except PermanentError as exc:
-                if exc.status == 404:
-                    continue
-                raise
-            found.extend(data.get("results", []))
+            # None of the ids exists: HubSpot answers 404, an expected answer rather than a failed call in the
+            # portal's API budget (as a first sync's look-up of its own keys always gets).
+            path = f"{self.objects_path(object_type)}/batch/read"
+            response = self.call("POST", path, json=body, idempotent=True, accept=(404,))
+            if response.status_code != 404:
+                found.extend(response.json().get("results", []))
         return found
+
+    # Reference: https://developers.hubspot.com/docs/api-reference/crm-objects-v3/batch/update
+    def batch_update(self, object_type: str, inputs: Sequence[tuple[str, str, Mapping[str, str]]]) -> BatchOutcome:
+        """Update records by HubSpot id: (hubspot_id, key, properties) triples, 100 per call. Outcomes are named
+        by `key` (sent as the trace id); an id HubSpot no longer has fails with OBJECT_NOT_FOUND."""
+        outcome = BatchOutcome(written=[], failed=[])
+        for chunk in _chunks(list(inputs)):
+            body = {
+                "inputs": [
+                    {"id": record_id, "objectWriteTraceId": key, "properties": dict(props)}
+                    for record_id, key, props in chunk
+                ]
+            }
+            try:
+                data = self._json("POST", f"{self.objects_path(object_type)}/batch/update", json=body, idempotent=True)
+            except PermanentError as exc:
+                if exc.status not in (400, 404):
+                    raise
+                outcome.failed.extend(Failed(key, exc.message, exc.category) for _, key, _ in chunk)
+                continue
+            by_id = {record_id: key for record_id, key, _ in chunk}
+            answer = BatchOutcome(written=[], failed=[])
+            self._collect(data, "kleer_id", answer)
+            outcome.written.extend(answer.written)
+            # A missing record is named by its HubSpot id (context.ids), not by a trace id.
+            outcome.failed.extend(Failed(by_id.get(f.key, f.key), f.message, f.category) for f in answer.failed)
+        return outcome
+
+    # Reference: https://developers.hubspot.com/docs/api-reference/crm-objects-v3/objects/read (GET one record)
+    def object_read(
+        self, object_type: str, object_id: str, *, properties: Sequence[str] = (), associations: Sequence[str] = ()
+    ) -> dict[str, Any] | None:
+        """One record with `properties` and the ids of its associated records of `associations` types
+        (`{"associations": {"companies": {"results": [{"id", "type"}]}}}`); None when it does not exist."""
+        params = {"properties": ",".join(properties), "associations": ",".join(associations)}
+        try:
+            return self._json("GET", f"{self.objects_path(object_type)}/{object_id}", params=params)
+        except PermanentError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    # Reference: https://developers.hubspot.com/docs/api-reference/crm-objects-v3/objects/update (PATCH)
+    def object_update(self, object_type: str, object_id: str, properties: Mapping[str, str]) -> dict[str, Any]:
+        """Set properties of one record by its HubSpot id (sets values, so safe to repeat)."""
+        path = f"{self.objects_path(object_type)}/{object_id}"
+        return self._json("PATCH", path, json={"properties": dict(properties)}, idempotent=True)
 
     # Reference: https://developers.hubspot.com/docs/api-reference/crm-objects-v3/batch/archive
     def batch_archive(self, object_type: str, ids: Sequence[str]) -> None:
@@ -477,17 +537,26 @@ class HubSpotClient:
         outcome = BatchOutcome(written=[], failed=[])
         path = f"/crm/associations/{self.version}/{from_type}/{to_type}/batch/create"
         spec = [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": type_id}]
-        for chunk in _chunks(list(pairs)):
+        for chunk in _chunks(list(pairs), ASSOCIATION_BATCH_LIMIT):
             body = {"inputs": [{"from": {"id": a}, "to": {"id": b}, "types": spec} for a, b in chunk]}
             data = self._json("POST", path, json=body, idempotent=True)
             for result in data.get("results", []):
                 key = f"{result.get('fromObjectId')}->{result.get('toObjectId')}"
                 outcome.written.append(Written(key, str(result.get("toObjectId")), True))
             for error in data.get("errors", []):
-                outcome.failed.append(
-                    Failed(str(error.get("context", "")), str(error.get("message")), error.get("category", ""))
-                )
+                outcome.failed.append(Failed(_pair_key(error), str(error.get("message")), error.get("category", "")))
         return outcome
+
+    # -- workflow actions -------------------------------------------------------------------------
+
+    # Reference: hubspot-openapi-2026-03/automation-actions.json, POST
+    # /automation/actions/callbacks/2026-03/{callbackId}/complete (CallbackCompletionRequest → 204; scope automation)
+    def callback_complete(self, callback_id: str, output_fields: Mapping[str, str]) -> None:
+        """Finish a blocked workflow-action execution with its outputs (`hs_execution_state` SUCCESS or
+        FAIL_CONTINUE). HubSpot records one outcome per callback, so repeating the call is harmless."""
+        path = CALLBACK_COMPLETE_PATH.format(version=self.version, callback_id=quote(callback_id, safe=""))
+        body = {"outputFields": dict(output_fields), "typedOutputs": {}}
+        self.call("POST", path, json=body, idempotent=True)
 
     # -- pipelines and account --------------------------------------------------------------------
 

@@ -30,7 +30,9 @@ from integration.clients.errors import (
 from integration.clients.http import HttpClient, RetryPolicy
 
 SERVICE = "Kleer"
-INVOICE_PAGE_SIZE = 200
+# Kleer's maximum page size is not documented (kleer-api.md §1.8 [UNK]); 500 is what the sandbox serves. A
+# server that caps lower answers fewer rows and `iter_invoices` pages on by the rows it got.
+INVOICE_PAGE_SIZE = 500
 # Nested collections and the inner key Kleer wraps them in (kleer-api.md J4, §5.2).
 WRAPPERS = {
     "rows": "rows",
@@ -249,6 +251,18 @@ class KleerClient:
         return normalise(self._call("GET", f"/{kind_path}/{kleer_id}"))
 
     # -- writes -----------------------------------------------------------------------------------
+
+    # Reference: kleer-api.md §1.9 (PUT on a collection creates → `{"id": n}`), §2.3, §2.4, §2.5, §2.7
+    def create(self, kind_path: str, body: Mapping[str, Any]) -> str:
+        """Create one record, e.g. create("client", {...}); its new id.
+
+        Not retried by this layer once Kleer may have received it (a create is not idempotent): callers that must
+        not duplicate put a key of their own in the record (`foreign-id`) and look it up before trying again."""
+        answer = self._call("PUT", f"/{kind_path}", json=dict(body), idempotent=False)
+        kleer_id = _as_id(answer.get("id")) if isinstance(answer, Mapping) else None
+        if kleer_id in (None, ""):
+            raise TransientError(f"Kleer answered PUT /{kind_path} without an id", service=SERVICE)
+        return str(kleer_id)
 
     # Reference: kleer-api.md §1.9 (POST on an item updates; elements left out stay as they are) and §2.3, §2.7
     def update(self, kind_path: str, kleer_id: int | str, body: Mapping[str, Any]) -> Any:

@@ -28,8 +28,10 @@ def record_error_upsert(
     portal_id: int | None = None,
     direction: str = SyncDirection.OUTBOUND,
     candidates: list[dict] | None = None,
+    parked: bool = False,
 ) -> RecordError:
-    """Record one more failed attempt for a record in one direction; park it after MAX_ATTEMPTS.
+    """Record one more failed attempt for a record in one direction; park it after MAX_ATTEMPTS, or at once with
+    `parked` (an ambiguous match waits for a person: retrying cannot decide it).
 
     Outbound errors belong to a SyncRun; inbound ones (HubSpot → Kleer) have no run and name the portal."""
     portal_id = run.portal_id if run is not None else portal_id
@@ -50,7 +52,7 @@ def record_error_upsert(
         error.candidates = candidates or []
         error.save()
         error.refresh_from_db()
-        if error.attempts >= MAX_ATTEMPTS:
+        if parked or error.attempts >= MAX_ATTEMPTS:
             error.status, error.next_retry_at = RecordError.Status.PARKED, None
         else:
             error.status = RecordError.Status.OPEN
@@ -84,6 +86,24 @@ def record_errors_waiting(*, portal_id: int, object_type: str, kleer_ids: Iterab
     parked = rows.filter(status=RecordError.Status.PARKED)
     backing_off = rows.filter(status=RecordError.Status.OPEN, next_retry_at__gt=now)
     return set(parked.values_list("kleer_id", flat=True)) | set(backing_off.values_list("kleer_id", flat=True))
+
+
+def record_errors_outstanding(*, portal_id: int, object_type: str) -> tuple[set[str], set[str]]:
+    """The outbound errors of one object type in one query, for a whole run: (Kleer ids waiting for their retry
+    time or parked, Kleer ids with any open or parked error, which are resolved when their record syncs)."""
+    now = timezone.now()
+    rows = RecordError.objects.filter(
+        portal_id=portal_id,
+        object_type=object_type,
+        direction=SyncDirection.OUTBOUND,
+        status__in=[RecordError.Status.OPEN, RecordError.Status.PARKED],
+    ).values_list("kleer_id", "status", "next_retry_at")
+    waiting, unresolved = set(), set()
+    for kleer_id, status, next_retry_at in rows:
+        unresolved.add(kleer_id)
+        if status == RecordError.Status.PARKED or (next_retry_at is not None and next_retry_at > now):
+            waiting.add(kleer_id)
+    return waiting, unresolved
 
 
 def record_errors_retry(*, portal: Portal, object_type: str | None = None, ids: Iterable[int] | None = None) -> int:

@@ -47,7 +47,8 @@ def schedule_apply(*, object_sync: ObjectSync) -> PeriodicTask | None:
         task = _entry_claim(object_sync=object_sync)
     if task.enabled != should_run:
         task.enabled = should_run
-        task.save(update_fields=["enabled"])  # save() bumps PeriodicTasks so beat reloads
+        # save() bumps PeriodicTasks; date_changed tells beat which row to re-read (integration/beat.py).
+        task.save(update_fields=["enabled", "last_run_at", "date_changed"])
     return task
 
 
@@ -72,7 +73,7 @@ def _entry_claim(*, object_sync: ObjectSync) -> PeriodicTask:
     )
     if not created and (task.task, task.kwargs, task.args) != (SYNC_TASK, kwargs, "[]"):
         task.task, task.kwargs, task.args = SYNC_TASK, kwargs, "[]"
-        task.save(update_fields=["task", "kwargs", "args"])
+        task.save(update_fields=["task", "kwargs", "args", "date_changed"])
     ObjectSync.objects.filter(pk=object_sync.pk).update(periodic_task=task)
     object_sync.periodic_task = task
     return task

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import itertools
 import logging
+import time
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.db.models import QuerySet
 
 from integration import catalog
@@ -28,6 +31,8 @@ from integration.sync.writer import Counts, Outgoing, Writer, hubspot_key
 
 logger = logging.getLogger("integration.sync")
 BATCH_SIZE = 100
+HEARTBEAT_SECONDS = 2.0
+GONE_PAGE = 2000
 CHILD_ROWS = {"invoices": transforms.line_items_from_invoice, "agreements": transforms.line_items_from_agreement}
 # The properties that place a deal or a project in a pipeline (hubspot-api.md §5.2, §2.1).
 PIPELINE_PROPERTIES = {"deals": ("pipeline", "dealstage"), "projects": ("hs_pipeline", "hs_pipeline_stage")}
@@ -90,14 +95,45 @@ def _line_item_writer(portal: Portal, parent: str, run: SyncRun, hubspot: HubSpo
 def object_sync_execute(
     *, object_sync: ObjectSync, run: SyncRun, kleer: KleerClient, hubspot: HubSpotClient, full: bool = False
 ) -> RunResult:
-    """Run the sync of one portal × object type inside `run` (the caller holds the run lock)."""
+    """Run the sync of one portal × object type inside `run` (the caller holds the run lock).
+
+    With HUBSPOT_CONCURRENCY > 1, batch upserts run in a thread pool of that size behind the portal's shared
+    rate limiter while this thread reads Kleer; leaving the pool waits for the calls in flight, so no call
+    outlives its run."""
+    concurrency = max(1, settings.HUBSPOT_CONCURRENCY)
+    if concurrency == 1:
+        return _execute(object_sync, run, kleer, hubspot, full, None, 1)
+    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix=f"hubspot-{run.pk}") as pool:
+        return _execute(object_sync, run, kleer, hubspot, full, pool, concurrency)
+
+
+def _execute(
+    object_sync: ObjectSync,
+    run: SyncRun,
+    kleer: KleerClient,
+    hubspot: HubSpotClient,
+    full: bool,
+    pool: ThreadPoolExecutor | None,
+    concurrency: int,
+) -> RunResult:
     portal = object_sync.portal
     writer = _writer_for(object_sync, run, hubspot, full)
     children = _line_item_writer(portal, object_sync.object_type, run, hubspot, full)
+    for each in (writer, children):
+        if each is not None and pool is not None:
+            each.pool, each.max_in_flight = pool, concurrency
+    beat = Heartbeat(run, writer.counts)
+    writer.on_committed = beat.now
+    if children is not None:
+        writer.on_settled = lambda parents, _known: _write_children(writer, children, parents)
+        children.on_committed = beat.now
     seen: set[str] = set()
     for batch in _batches(iter(readers.READERS[object_sync.object_type](kleer, portal))):
-        _process_batch(writer, children, batch, seen)
-        sync_run_heartbeat(run=run, counts=writer.counts)
+        _process_batch(writer, batch, seen)
+        beat.maybe()
+    writer.flush()  # the last parents, whose line items are queued in `children` from there
+    if children is not None:
+        children.flush()
     result = RunResult(counts={object_sync.object_type: writer.counts})
     if children is not None:
         result.counts["line_items"] = children.counts
@@ -108,24 +144,42 @@ def object_sync_execute(
     return result
 
 
-def _process_batch(writer: Writer, children: Writer | None, batch: Sequence[KleerRecord], seen: set[str]) -> None:
+@dataclass
+class Heartbeat:
+    """The run's heartbeat with its counts: after every committed batch (so a failed run keeps the counts of
+    what it committed), and every `every` seconds while records are only compared."""
+
+    run: SyncRun
+    counts: Counts
+    every: float = HEARTBEAT_SECONDS
+    last: float = field(default_factory=time.monotonic)
+
+    def now(self) -> None:
+        sync_run_heartbeat(run=self.run, counts=self.counts)
+        self.last = time.monotonic()
+
+    def maybe(self) -> None:
+        if time.monotonic() - self.last >= self.every:
+            self.now()
+
+
+def _process_batch(writer: Writer, batch: Sequence[KleerRecord], seen: set[str]) -> None:
     writer.counts.read += len(batch)
+    collect_seen = writer.object_type in readers.COMPLETE_LISTS  # only those lists say what is gone
     included: list[Mapping[str, Any]] = []
     gone: list[str] = []
     for record in batch:
         if readers.is_gone(writer.object_type, record):
             gone.append(record.id)  # soft-deleted in Kleer: handled with the records that vanished
             continue
-        seen.add(record.id)
+        if collect_seen:
+            seen.add(record.id)
         if writer.spec.includes(record.data):
             included.append(record.data)
         else:
             writer.counts.skipped += 1
     included = _without_new_update_only(writer, included)
-    outgoing = writer.prepare(included)
-    synced = writer.write(outgoing)
-    if children is not None:
-        _write_children(writer, children, [o for o in outgoing if o.kleer_id in synced])
+    writer.write(writer.prepare(included))
     if gone:
         # `_handle_gone` counts those still live in HubSpot as deleted at the end of the run; the rest (never
         # synced, or marked deleted before) are skipped, so that every record read appears in exactly one count.
@@ -155,7 +209,8 @@ def _live_records(writer: Writer) -> QuerySet[SyncedRecord]:
 
 
 def _write_children(parent: Writer, children: Writer, parents: Sequence[Outgoing]) -> None:
-    """Line items of the written parents, associated to their parent record."""
+    """Line items of parents whose HubSpot record is settled, associated to their parent record; the child
+    writer queues them across parents into full batches."""
     rows: list[Mapping[str, Any]] = []
     links: list[list[tuple[str, str]]] = []
     for item in parents:
@@ -167,27 +222,38 @@ def _write_children(parent: Writer, children: Writer, parents: Sequence[Outgoing
         rows += found
         links += [[(parent.object_type, item.kleer_id)]] * len(found)
     children.counts.read += len(rows)
-    for start in range(0, len(rows), BATCH_SIZE):
-        end = start + BATCH_SIZE
-        children.write(children.prepare(rows[start:end], links[start:end]))
+    children.write(children.prepare(rows, links))
 
 
 def _handle_gone(writer: Writer, seen: set[str], portal: Portal) -> list[str]:
-    """Records we synced that Kleer no longer lists: mark them `kleer_deleted` (or archive, if opted in)."""
-    stale = _live_records(writer).exclude(kleer_id__in=seen)
-    if not seen and stale.exists():
+    """Records we synced that Kleer no longer lists: mark them `kleer_deleted` (or archive, if opted in).
+
+    The live records are read in pages by primary key and compared with `seen` here, never sent to the database as
+    one `NOT IN` of every id Kleer listed (100,000 ids for a large company)."""
+    live = _live_records(writer)
+    if not seen and live.exists():
         # An empty list from Kleer is more likely a glitch than a company that deleted everything.
         return ["Kleer returned no records; nothing was marked deleted"]
-    gone = list(stale)
-    for start in range(0, len(gone), BATCH_SIZE):
-        chunk = gone[start : start + BATCH_SIZE]
-        if portal.archive_deleted:
-            writer.hubspot.batch_archive(writer.hubspot_object, [r.hubspot_id for r in chunk])
-        else:
-            keys = [hubspot_key(writer.object_type, writer.hubspot_object, r.kleer_id) for r in chunk]
-            writer.hubspot.batch_upsert(
-                writer.hubspot_object, [(k, {catalog.KLEER_ID_PROPERTY: k, "kleer_deleted": "true"}) for k in keys]
-            )
-        SyncedRecord.objects.filter(pk__in=[r.pk for r in chunk]).update(deleted_in_kleer=True, fingerprint="")
-        writer.counts.deleted += len(chunk)
+    gone: list[tuple[int, str, str]] = []
+    last = 0
+    while page := list(live.filter(pk__gt=last).order_by("pk").values_list("pk", "kleer_id", "hubspot_id")[:GONE_PAGE]):
+        last = page[-1][0]
+        gone += [row for row in page if row[1] not in seen]
+        while len(gone) >= BATCH_SIZE:
+            _mark_gone(writer, portal, gone[:BATCH_SIZE])
+            gone = gone[BATCH_SIZE:]
+    if gone:
+        _mark_gone(writer, portal, gone)
     return []
+
+
+def _mark_gone(writer: Writer, portal: Portal, chunk: Sequence[tuple[int, str, str]]) -> None:
+    if portal.archive_deleted:
+        writer.hubspot.batch_archive(writer.hubspot_object, [hubspot_id for _, _, hubspot_id in chunk])
+    else:
+        keys = [hubspot_key(writer.object_type, writer.hubspot_object, kleer_id) for _, kleer_id, _ in chunk]
+        writer.hubspot.batch_upsert(
+            writer.hubspot_object, [(k, {catalog.KLEER_ID_PROPERTY: k, "kleer_deleted": "true"}) for k in keys]
+        )
+    SyncedRecord.objects.filter(pk__in=[pk for pk, _, _ in chunk]).update(deleted_in_kleer=True, fingerprint="")
+    writer.counts.deleted += len(chunk)

@@ -10,8 +10,12 @@ exists answers 409, which counts as success, so two workers ensuring at once bot
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
+from django.conf import settings
+from django.db import connection
 from django.db.models import Max
 from django.utils import timezone
 
@@ -64,6 +68,23 @@ def _properties(object_sync: ObjectSync, hubspot: HubSpotClient) -> list[dict]:
         raise SchemaError(object_sync.spec.target_unavailable_message(object_sync.hubspot_object)) from exc
 
 
+def _in_parallel(call: Callable[[Any], dict], items: Sequence[Any]) -> list[dict]:
+    """`call` on every item, up to HUBSPOT_CONCURRENCY at once behind the shared rate limiter (independent
+    property creations; a 409 from a racing worker counts as success), answers in the order of `items`."""
+    workers = min(settings.HUBSPOT_CONCURRENCY, len(items))
+    if workers <= 1:
+        return [call(item) for item in items]
+
+    def one(item: Any) -> dict:
+        try:
+            return call(item)
+        finally:
+            connection.close()  # the thread's own connection, if the limiter or a token refresh opened one
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="hubspot-schema") as pool:
+        return list(pool.map(one, items))
+
+
 def schema_ensure(
     *, object_sync: ObjectSync, mappings: Sequence[FieldMapping], hubspot: HubSpotClient, force: bool = False
 ) -> None:
@@ -75,9 +96,10 @@ def schema_ensure(
     group_needed = any(d.name not in existing for d in _definitions(object_sync, mappings))
     if group_needed:
         hubspot.property_group_create(target, name=catalog.PROPERTY_GROUP, label=catalog.PROPERTY_GROUP_LABEL)
-    for definition in _definitions(object_sync, mappings):
-        if definition.name not in existing:
-            existing[definition.name] = hubspot.property_create(target, definition.as_payload())
+    missing_definitions = [d for d in _definitions(object_sync, mappings) if d.name not in existing]
+    created = _in_parallel(lambda d: hubspot.property_create(target, d.as_payload()), missing_definitions)
+    for definition, answer in zip(missing_definitions, created, strict=True):
+        existing[definition.name] = answer
     if not existing[catalog.KLEER_ID_PROPERTY].get("hasUniqueValue"):
         raise SchemaError(
             f"The HubSpot property kleer_id on {target} exists but is not unique; the sync needs it unique "

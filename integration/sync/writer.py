@@ -10,26 +10,31 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from integration import catalog
-from integration.clients.hubspot import BatchOutcome, HubSpotClient
+from integration.clients.hubspot import ASSOCIATION_BATCH_LIMIT, BatchOutcome, HubSpotClient
 from integration.models import FieldMapping, InboundEvent, SyncedRecord, SyncRun
 from integration.services.record_errors import (
     record_error_upsert,
+    record_errors_outstanding,
     record_errors_resolve,
-    record_errors_waiting,
 )
+from integration.services.synced_records import links_fingerprints_store, synced_records_upsert
+from integration.sync.matching import link_existing
 
 # invoices, agreements and projects may all sync to deals; kleer_id is unique per HubSpot object, so on a
 # shared target the value names its Kleer type ("invoice-5000") and ids of different types cannot collide.
 SHARED_TARGET_PREFIX = {"invoices": "invoice-", "agreements": "agreement-", "projects": "project-"}
 SHARED_TARGETS = {"deals"}
+UPSERT_BATCH = 100  # HubSpot's batch upsert takes at most 100 inputs (hubspot-api.md §2.2)
 
 
 @dataclass
@@ -43,6 +48,7 @@ class Counts:
     failed: int = 0
     skipped: int = 0
     deleted: int = 0
+    matched: int = 0  # linked to an existing HubSpot record instead of creating one (sync/matching.py)
 
     def apply_to(self, run: SyncRun) -> None:
         for name, value in vars(self).items():
@@ -111,7 +117,13 @@ def two_way_values(mappings: Iterable[FieldMapping], properties: Mapping[str, st
 
 @dataclass
 class Writer:
-    """Writes records of one object type to one HubSpot object for one portal, inside one SyncRun."""
+    """Writes records of one object type to one HubSpot object for one portal, inside one SyncRun.
+
+    `write` queues changed records across Kleer pages and upserts them in full batches of 100; association
+    pairs are queued too and sent up to HubSpot's per-call limit. `flush` sends what is left at the end of a
+    run. Each batch's outcome is committed as soon as HubSpot acknowledges it (ids and fingerprints of exactly
+    the accepted records; a link's fingerprint only once its pairs were accepted), so a killed worker loses at
+    most the calls in flight and the queued records, which the next run sends again under the same keys."""
 
     run: SyncRun
     object_type: str
@@ -124,10 +136,32 @@ class Writer:
     two_way_merge: bool = False
     counts: Counts = field(default_factory=Counts)
     schema_stale: bool = False
+    # Called with records whose HubSpot record is settled (written, unchanged or deferred) and their
+    # SyncedRecords by Kleer id: the engine writes their line items from here.
+    on_settled: Callable[[Sequence[Outgoing], Mapping[str, SyncedRecord]], None] | None = None
+    # Called after each batch's outcome is committed (the engine's heartbeat).
+    on_committed: Callable[[], None] | None = None
+    # Upserts in flight at once: with a pool, up to `max_in_flight` calls run in its threads while this one reads
+    # Kleer and prepares the next batch; outcomes are committed in the order the batches were sent.
+    pool: Executor | None = None
+    max_in_flight: int = 1
+    _queue: list[tuple[Outgoing, SyncedRecord | None]] = field(default_factory=list, repr=False)
+    _in_flight: deque[tuple[Future[BatchOutcome], list[tuple[Outgoing, SyncedRecord | None]]]] = field(
+        default_factory=deque, repr=False
+    )
+    _links: LinkQueue = field(default_factory=lambda: LinkQueue(), repr=False)
+    _errors: ErrorState | None = field(default=None, repr=False)
 
     @property
     def spec(self) -> catalog.ObjectSpec:
         return catalog.get(self.object_type)
+
+    @property
+    def errors(self) -> ErrorState:
+        """The run's view of this object type's record errors, read once per run."""
+        if self._errors is None:
+            self._errors = ErrorState.load(portal_id=self.run.portal_id, object_type=self.object_type)
+        return self._errors
 
     # -- transform ------------------------------------------------------------------------------------
 
@@ -138,11 +172,10 @@ class Writer:
 
         A record whose error is parked or inside its backoff is counted as skipped before it is transformed,
         whether HubSpot refused it or it could not be transformed: no error is retried on every run."""
-        ids = [self.spec.kleer_id(record) or "" for record in records]
-        waiting = record_errors_waiting(portal_id=self.run.portal_id, object_type=self.object_type, kleer_ids=ids)
+        waiting = self.errors.waiting
         prepared = []
         for index, record in enumerate(records):
-            if ids[index] in waiting:
+            if waiting and (self.spec.kleer_id(record) or "") in waiting:
                 self.counts.skipped += 1
                 continue
             item = self.outgoing(record, links=links[index] if links else ())
@@ -164,10 +197,10 @@ class Writer:
         except catalog.TransformError as exc:
             self.fail(kleer_id, str(exc), "TRANSFORM", payload={"kleer_id": kleer_id})
             return None
-        all_links = [*self._links(record), *links]
+        all_links = [*self._links_of(record), *links]
         return Outgoing(kleer_id, key, properties, all_links, fingerprint_of(properties), record)
 
-    def _links(self, record: Mapping[str, Any]) -> list[tuple[str, str]]:
+    def _links_of(self, record: Mapping[str, Any]) -> list[tuple[str, str]]:
         found = []
         for association in self.spec.associations:
             other = self.spec.field(association.field).to_hubspot(self.spec.field(association.field).extract(record))
@@ -177,6 +210,7 @@ class Writer:
 
     def fail(self, kleer_id: str, message: str, category: str, *, payload: dict | None = None) -> None:
         self.counts.failed += 1
+        self.errors.unresolved.add(kleer_id or "?")
         record_error_upsert(
             run=self.run,
             object_type=self.object_type,
@@ -188,31 +222,84 @@ class Writer:
 
     # -- write ----------------------------------------------------------------------------------------
 
-    def write(self, batch: Sequence[Outgoing]) -> dict[str, SyncedRecord]:
-        """Upsert what changed in `batch` (made by `prepare`), associate, and return the SyncedRecords of the
-        batch by Kleer id."""
-        ids = [o.kleer_id for o in batch]
-        known = {
-            r.kleer_id: r
-            for r in SyncedRecord.objects.filter(
-                portal_id=self.run.portal_id, object_type=self.object_type, kleer_id__in=ids
-            )
-        }
+    def write(self, batch: Sequence[Outgoing]) -> None:
+        """Queue what changed in `batch` (made by `prepare`) for upsert in full batches; unchanged records and
+        records deferred to the inbound path are settled at once (their links and line items still count)."""
+        self._collect(block=False)
+        known = self._known([o.kleer_id for o in batch])
         deferred = self._inbound_pending(known.values())
-        changed = []
+        settled, changed = [], []
         for item in batch:
+            record = known.get(item.kleer_id)
             if item.kleer_id in deferred:
                 self.counts.skipped += 1
-            elif self._unchanged(item, known.get(item.kleer_id)):
+                settled.append(item)
+            elif self._unchanged(item, record):
                 self.counts.unchanged += 1
+                settled.append(item)
             else:
                 changed.append(item)
-        if changed:
-            inputs = [(o.key, self._sendable(o, known.get(o.kleer_id))) for o in changed]
-            outcome = self.hubspot.batch_upsert(self.hubspot_object, inputs)
-            known.update(self._remember(changed, outcome))
-        self._associate(batch, known)
-        return known
+        # Records without a link may already exist in HubSpot: link those instead of creating duplicates.
+        remaining = link_existing(writer=self, items=changed, known=known) if changed else []
+        queued = {o.kleer_id for o in remaining}
+        settled += [o for o in changed if o.kleer_id in known and o.kleer_id not in queued]  # just linked
+        self._queue.extend((o, known.get(o.kleer_id)) for o in remaining)
+        self._settle(settled, known)
+        while len(self._queue) >= UPSERT_BATCH:
+            self._upsert_next()
+
+    def flush(self) -> None:
+        """Send what is still queued at the end of a run: the last records, then every queued link."""
+        while self._queue:
+            self._upsert_next()
+        while self._in_flight:
+            self._collect(block=True)
+        self._send_links()
+
+    def _known(self, ids: Sequence[str]) -> dict[str, SyncedRecord]:
+        rows = SyncedRecord.objects.filter(portal_id=self.run.portal_id, object_type=self.object_type, kleer_id__in=ids)
+        return {r.kleer_id: r for r in rows}
+
+    def _upsert_next(self) -> None:
+        """Upsert the next (up to) 100 queued records; commit what HubSpot accepted once it answers."""
+        chunk, self._queue = self._queue[:UPSERT_BATCH], self._queue[UPSERT_BATCH:]
+        inputs = [(o.key, self._sendable(o, record)) for o, record in chunk]
+        if self.pool is None:
+            self._commit(chunk, self.hubspot.batch_upsert(self.hubspot_object, inputs))
+            return
+        self._in_flight.append((self.pool.submit(self._upsert_call, inputs), chunk))
+        while len(self._in_flight) > self.max_in_flight:
+            self._collect(block=True)
+
+    def _upsert_call(self, inputs: list[tuple[str, dict[str, str]]]) -> BatchOutcome:
+        """One batch call in a pool thread (the shared rate limiter and the token refresh are thread-safe)."""
+        try:
+            return self.hubspot.batch_upsert(self.hubspot_object, inputs)
+        finally:
+            connection.close()  # the thread's own connection, if the limiter or a token refresh opened one
+
+    def _collect(self, *, block: bool) -> None:
+        """Commit the outcomes of the oldest batches in flight: every one already answered, or (`block`) the
+        oldest one. A batch that failed raises here, and the run ends with what was committed before it."""
+        while self._in_flight and (block or self._in_flight[0][0].done()):
+            future, chunk = self._in_flight.popleft()
+            self._commit(chunk, future.result())
+            block = False
+
+    def _commit(self, chunk: Sequence[tuple[Outgoing, SyncedRecord | None]], outcome: BatchOutcome) -> None:
+        changed = [item for item, _ in chunk]
+        previous = {item.kleer_id: record for item, record in chunk if record is not None}
+        known = {**previous, **self._remember(changed, outcome, previous)}
+        if self.on_committed is not None:
+            self.on_committed()
+        self._settle([o for o in changed if o.kleer_id in known], known)
+
+    def _settle(self, items: Sequence[Outgoing], known: Mapping[str, SyncedRecord]) -> None:
+        if not items:
+            return
+        if self.on_settled is not None:
+            self.on_settled(items, known)
+        self._queue_links(items, known)
 
     def _inbound_pending(self, known: Iterable[SyncedRecord]) -> set[str]:
         """Kleer ids of records with a HubSpot edit not yet processed: left to the inbound path this run, so that
@@ -245,7 +332,11 @@ class Writer:
             and known.fingerprint == item.fingerprint
         )
 
-    def _remember(self, changed: Sequence[Outgoing], outcome: BatchOutcome) -> dict[str, SyncedRecord]:
+    def _remember(
+        self, changed: Sequence[Outgoing], outcome: BatchOutcome, previous: Mapping[str, SyncedRecord]
+    ) -> dict[str, SyncedRecord]:
+        """Store HubSpot's ids and the fingerprints of the accepted records in one statement, and record the
+        refused ones as RecordErrors. A record keeps its links' fingerprint (they are settled separately)."""
         by_key = {o.key: o for o in changed}
         now = timezone.now()
         rows = []
@@ -255,6 +346,7 @@ class Writer:
                 continue
             self.counts.created += written.new
             self.counts.updated += not written.new
+            before = previous.get(item.kleer_id)
             rows.append(
                 SyncedRecord(
                     portal_id=self.run.portal_id,
@@ -263,28 +355,13 @@ class Writer:
                     hubspot_object=self.hubspot_object,
                     hubspot_id=written.hubspot_id,
                     fingerprint=item.fingerprint,
+                    associations_fingerprint=_kept_links_print(before, written.hubspot_id, self.hubspot_object),
                     synced_values=two_way_values(self.mappings, item.properties),
                     deleted_in_kleer=False,
                     last_synced_at=now,
                 )
             )
-        with transaction.atomic():
-            SyncedRecord.objects.bulk_create(
-                rows,
-                update_conflicts=True,
-                unique_fields=["portal", "object_type", "kleer_id"],
-                update_fields=[
-                    "hubspot_object",
-                    "hubspot_id",
-                    "fingerprint",
-                    "synced_values",
-                    "deleted_in_kleer",
-                    "last_synced_at",
-                ],
-            )
-            record_errors_resolve(
-                portal_id=self.run.portal_id, object_type=self.object_type, kleer_ids=[r.kleer_id for r in rows]
-            )
+        self._store(rows)
         for failed in outcome.failed:
             item = by_key.get(failed.key)
             if failed.category == "VALIDATION_ERROR" and "PROPERTY_DOESNT_EXIST" in failed.message:
@@ -297,14 +374,23 @@ class Writer:
             )
         return {r.kleer_id: r for r in rows}
 
+    def _store(self, rows: Sequence[SyncedRecord]) -> None:
+        """One statement for the batch; with the resolving of earlier errors (read once per run) in the same
+        transaction when some of these records had one."""
+        resolved = self.errors.resolvable([r.kleer_id for r in rows])
+        if not resolved:
+            synced_records_upsert(rows=rows)
+            return
+        with transaction.atomic():
+            synced_records_upsert(rows=rows)
+            record_errors_resolve(portal_id=self.run.portal_id, object_type=self.object_type, kleer_ids=resolved)
+
     # -- associations ---------------------------------------------------------------------------------
 
-    def _associate(self, batch: Sequence[Outgoing], known: dict[str, SyncedRecord]) -> None:
-        """Create the associations whose targets exist in HubSpot and changed since the last run."""
-        targets = self._resolve_links(batch)
-        pending: dict[tuple[str, int], list[tuple[str, str]]] = {}
-        updates = []
-        for item in batch:
+    def _queue_links(self, items: Sequence[Outgoing], known: Mapping[str, SyncedRecord]) -> None:
+        """Queue the associations whose targets exist in HubSpot and changed since they were last sent."""
+        targets = self._resolve_links(items)
+        for item in items:
             record = known.get(item.kleer_id)
             if record is None or not record.hubspot_id:
                 continue
@@ -312,14 +398,26 @@ class Writer:
             print_ = fingerprint_of(edges) if edges else ""
             if print_ == record.associations_fingerprint and not self.full:
                 continue
-            for to_object, to_id in edges:
-                type_id = catalog.association_type_id(self.hubspot_object, to_object)
-                pending.setdefault((to_object, type_id), []).append((record.hubspot_id, to_id))
-            record.associations_fingerprint = print_
-            updates.append(record)
-        for (to_object, type_id), pairs in pending.items():
-            self.hubspot.associate_batch(self.hubspot_object, to_object, pairs, type_id=type_id)
-        SyncedRecord.objects.bulk_update(updates, ["associations_fingerprint"])
+            pairs = [
+                (to_object, catalog.association_type_id(self.hubspot_object, to_object), record.hubspot_id, to_id)
+                for to_object, to_id in edges
+            ]
+            self._links.add(item.kleer_id, record.hubspot_id, print_, pairs)
+        if self._links.full():
+            self._send_links()
+
+    def _send_links(self) -> None:
+        """Send the queued pairs (one call per link type and up to HubSpot's limit), then store the links'
+        fingerprint of every record none of whose pairs HubSpot refused (a refused one is sent again next run)."""
+        if not self._links.prints:
+            return
+        refused: set[str] = set()
+        for (to_object, type_id), pairs in self._links.pairs.items():
+            outcome = self.hubspot.associate_batch(self.hubspot_object, to_object, pairs, type_id=type_id)
+            refused.update(failed.key.partition("->")[0] for failed in outcome.failed)
+        prints = {kleer_id: p for kleer_id, (hubspot_id, p) in self._links.prints.items() if hubspot_id not in refused}
+        self._links = LinkQueue()
+        links_fingerprints_store(portal_id=self.run.portal_id, object_type=self.object_type, prints=prints)
 
     def _resolve_links(self, batch: Sequence[Outgoing]) -> dict[tuple[str, str], tuple[str, str]]:
         """(object type, Kleer id) → (HubSpot object, HubSpot id) for every link target already synced."""
@@ -335,6 +433,52 @@ class Writer:
             for row in rows.values_list("kleer_id", "hubspot_object", "hubspot_id"):
                 resolved[(object_type, row[0])] = (row[1], row[2])
         return resolved
+
+
+def _kept_links_print(before: SyncedRecord | None, hubspot_id: str, hubspot_object: str) -> str:
+    """The links' fingerprint a re-written record keeps: its own, unless it now is another HubSpot record."""
+    if before is None or before.hubspot_id != hubspot_id or before.hubspot_object != hubspot_object:
+        return ""
+    return before.associations_fingerprint
+
+
+@dataclass
+class LinkQueue:
+    """Association pairs waiting to be sent, by (to object, type id), and the links' fingerprint each record
+    gets once its pairs are accepted."""
+
+    pairs: dict[tuple[str, int], list[tuple[str, str]]] = field(default_factory=dict)
+    prints: dict[str, tuple[str, str]] = field(default_factory=dict)  # kleer id -> (hubspot id, fingerprint)
+
+    def add(self, kleer_id: str, hubspot_id: str, print_: str, pairs: Sequence[tuple[str, int, str, str]]) -> None:
+        for to_object, type_id, from_id, to_id in pairs:
+            self.pairs.setdefault((to_object, type_id), []).append((from_id, to_id))
+        self.prints[kleer_id] = (hubspot_id, print_)
+
+    def full(self) -> bool:
+        """A link type has a full call's worth of pairs (or many records wait for a fingerprint)."""
+        return any(len(p) >= ASSOCIATION_BATCH_LIMIT for p in self.pairs.values()) or len(self.prints) >= 5000
+
+
+@dataclass
+class ErrorState:
+    """The outbound RecordErrors of one object type, read once per run: which records wait for their retry
+    time, and which have an error to resolve when they sync."""
+
+    waiting: set[str]
+    unresolved: set[str]
+
+    @classmethod
+    def load(cls, *, portal_id: int, object_type: str) -> ErrorState:
+        waiting, unresolved = record_errors_outstanding(portal_id=portal_id, object_type=object_type)
+        return cls(waiting=waiting, unresolved=unresolved)
+
+    def resolvable(self, kleer_ids: Iterable[str]) -> list[str]:
+        if not self.unresolved:
+            return []
+        found = [k for k in kleer_ids if k in self.unresolved]
+        self.unresolved.difference_update(found)
+        return found
 
 
 def _excerpt(properties: Mapping[str, str]) -> dict[str, str]:

@@ -194,6 +194,21 @@ def portal_rate_limits(request: HttpRequest, data: dict[str, Any], hub_id: int) 
     return JsonResponse(selectors.portal_describe(found)["rate_limits"])
 
 
+@control("GET", "PUT", "POST")
+def portal_latency(request: HttpRequest, data: dict[str, Any], hub_id: int) -> HttpResponse:
+    """PUT `{latency_ms, jitter_ms?}`: every API call of the portal takes latency ± jitter ms (0: none)."""
+    found = _portal(hub_id)
+    if request.method != "GET":
+        values = {key: data.get(key, 0) for key in ("latency_ms", "jitter_ms")}
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in values.values()):
+            raise ControlError(400, "latency_ms and jitter_ms must be integers")
+        try:
+            state.portal_set_latency(portal=found, **values)
+        except ValueError as exc:
+            raise ControlError(400, str(exc)) from None
+    return JsonResponse({"latency_ms": found.latency_ms, "jitter_ms": found.latency_jitter_ms})
+
+
 # -- faults --------------------------------------------------------------------------------------------
 
 

@@ -35,6 +35,10 @@ class Portal(models.Model):
     daily_rate_limit_max = models.PositiveIntegerField(null=True, blank=True)
     # HubSpot does not document Retry-After on a 429; tests switch it on per portal.
     retry_after_on_429 = models.BooleanField(default=False)
+    # Time every API call of the portal takes before it is served, uniformly in latency ± jitter (0: none), so a
+    # benchmark sees HubSpot's real round trips (0.3–1 s for a batch call). Slept before any lock is taken.
+    latency_ms = models.PositiveIntegerField(default=0)
+    latency_jitter_ms = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
@@ -256,3 +260,59 @@ class WebhookRequest(models.Model):
 
     def __str__(self) -> str:
         return f"webhook request {self.pk} -> {self.status}"
+
+
+class WorkflowActionDefinition(models.Model):
+    """One custom workflow action of the fake app (`workflow-actions/*-hsmeta.json`, as uploaded).
+
+    Rows are never deleted: an upload without the uid archives it, so past executions keep their definition and
+    re-uploading the uid later keeps its `definition_id`. `version` goes up each time the uploaded file changes
+    (the `actionDefinitionVersion` HubSpot puts in `origin`).
+    """
+
+    uid = models.CharField(max_length=200, unique=True)
+    definition_id = models.BigIntegerField(unique=True)
+    version = models.PositiveIntegerField(default=1)
+    component = models.JSONField()
+    position = models.PositiveIntegerField(default=0)  # order in the last upload
+    archived = models.BooleanField(default=False)
+    uploaded_at = models.DateTimeField()  # fake-clock time of the last upload that changed or kept it
+
+    def __str__(self) -> str:
+        return f"workflow action {self.uid} ({self.definition_id} v{self.version})"
+
+
+class WorkflowExecution(models.Model):
+    """One execution of a workflow action for a record, identified by its `callbackId`.
+
+    `attempts` lists every request HubSpot made to the app for it (retries and duplicate copies included).
+    `expires_at` (fake clock) is set while BLOCKED: a callback not completed by then fails.
+    """
+
+    RUNNING, SUCCEEDED, FAILED, BLOCKED, ERROR = "RUNNING", "SUCCEEDED", "FAILED", "BLOCKED", "ERROR"
+    STATES = (RUNNING, SUCCEEDED, FAILED, BLOCKED, ERROR)
+
+    callback_id = models.CharField(max_length=100, unique=True)
+    hub_id = models.BigIntegerField()
+    definition = models.ForeignKey(WorkflowActionDefinition, on_delete=models.PROTECT, related_name="executions")
+    definition_version = models.PositiveIntegerField()
+    workflow_id = models.BigIntegerField()
+    object_type = models.CharField(max_length=40)  # "DEAL", "COMPANY", …
+    object_id = models.BigIntegerField()
+    input_fields = models.JSONField(default=dict)
+    state = models.CharField(max_length=10, default=RUNNING)
+    output_fields = models.JSONField(default=dict)
+    failure_reason = models.TextField(blank=True, default="")
+    attempts = models.JSONField(default=list)
+    # A completion that arrived while the app's answer was still on its way (the app finished its background
+    # work first): applied when the BLOCK answer lands, dropped with a note if the answer is not BLOCK.
+    early_completion = models.JSONField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField()  # fake clock
+    finished_at = models.DateTimeField(null=True, blank=True)  # fake clock: answered, completed or expired
+
+    class Meta:
+        indexes = [models.Index(fields=["hub_id", "id"], name="hs_wf_exec_hub")]
+
+    def __str__(self) -> str:
+        return f"workflow execution {self.callback_id} ({self.state})"

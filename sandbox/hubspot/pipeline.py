@@ -8,6 +8,7 @@ it is a passthrough fault, which lets the real call run and then alters its answ
 from __future__ import annotations
 
 import json
+import random
 import time
 import uuid
 from collections.abc import Callable
@@ -59,7 +60,16 @@ def serve_api(
     if token is not None:
         call.hub_id = token.portal.hub_id
         call.portal = token.portal if state.access_token_usable(token) else None
+        _round_trip(token.portal)
     return _serve(call, lambda: _api_answer(call, token, view, args, kwargs))
+
+
+def _round_trip(portal: Portal) -> None:
+    """The portal's configured latency, slept before any transaction or lock so that calls in flight overlap
+    as they do at HubSpot; counted in the call's logged duration."""
+    if portal.latency_ms:
+        jitter = portal.latency_jitter_ms
+        time.sleep(max(0.0, portal.latency_ms + random.uniform(-jitter, jitter)) / 1000)
 
 
 def serve_public(

@@ -127,6 +127,15 @@ def portal_set_rate_limits(
     return portal
 
 
+def portal_set_latency(*, portal: Portal, latency_ms: int, jitter_ms: int = 0) -> Portal:
+    """Make every API call of the portal take `latency_ms` ± `jitter_ms` (uniform) before it is served."""
+    if latency_ms < 0 or jitter_ms < 0 or jitter_ms > latency_ms:
+        raise ValueError("latency_ms and jitter_ms must be non-negative, with jitter_ms at most latency_ms")
+    portal.latency_ms, portal.latency_jitter_ms = latency_ms, jitter_ms
+    portal.save(update_fields=["latency_ms", "latency_jitter_ms"])
+    return portal
+
+
 def portal_uninstall(*, portal: Portal, by_app: bool = False) -> None:
     """Uninstall the app: every token of the portal stops working (401, refresh → invalid_grant).
 

@@ -11,6 +11,8 @@ from django.urls import path, re_path
 
 from sandbox.hubspot import api_views, consent, control, oauth, pages
 from sandbox.hubspot.webhooks import views as webhook_views
+from sandbox.hubspot.workflows import callbacks as workflow_callbacks
+from sandbox.hubspot.workflows import views as workflow_views
 
 app_name = "sandbox_hubspot"
 
@@ -33,6 +35,20 @@ urlpatterns = [
     re_path(rf"^appinstalls/{V3_OR_DATED}/external-install$", api_views.external_install, name="external_install"),
     # api.hubapi.com: the custom-object schema stub (hubspot-api.md §10.9).
     path("crm-object-schemas/v3/schemas", api_views.object_schemas, name="object_schemas"),
+    # api.hubapi.com: workflow-action callback completion (automation-actions.json), HubSpot's date-versioned
+    # path, the legacy v4 one, and the spelling with the version first (see workflows/callbacks.py).
+    re_path(rf"^automation/actions/callbacks/(?P<version>{DATED})/complete$", workflow_callbacks.complete_batch),
+    re_path(
+        rf"^automation/actions/callbacks/(?P<version>{DATED})/(?P<callback_id>[^/]+)/complete$",
+        workflow_callbacks.complete_one,
+    ),
+    re_path(rf"^automation/actions/(?P<version>{DATED})/callbacks/complete$", workflow_callbacks.complete_batch),
+    re_path(
+        rf"^automation/actions/(?P<version>{DATED})/callbacks/(?P<callback_id>[^/]+)/complete$",
+        workflow_callbacks.complete_one,
+    ),
+    path("automation/v4/actions/callbacks/complete", workflow_callbacks.complete_batch),
+    path("automation/v4/actions/callbacks/<str:callback_id>/complete", workflow_callbacks.complete_one),
     # Control endpoints (not HubSpot's).
     path("_fake/portals", control.portals, name="control_portals"),
     path("_fake/portals/<int:hub_id>", control.portal, name="control_portal"),
@@ -41,6 +57,7 @@ urlpatterns = [
     path("_fake/portals/<int:hub_id>/tokens/revoke", control.portal_tokens_revoke, name="control_tokens_revoke"),
     path("_fake/portals/<int:hub_id>/uninstall", control.portal_uninstall, name="control_uninstall"),
     path("_fake/portals/<int:hub_id>/rate-limits", control.portal_rate_limits, name="control_rate_limits"),
+    path("_fake/portals/<int:hub_id>/latency", control.portal_latency, name="control_latency"),
     path("_fake/portals/<int:hub_id>/faults", control.portal_faults, name="control_portal_faults"),
     path("_fake/portals/<int:hub_id>/requests", control.portal_requests, name="control_requests"),
     path("_fake/portals/<int:hub_id>/request-counts", control.portal_request_counts, name="control_request_counts"),
@@ -52,6 +69,19 @@ urlpatterns = [
     path("_fake/webhooks", webhook_views.webhook_log, name="control_webhooks"),
     path("_fake/webhooks/deliver", webhook_views.deliver, name="control_webhooks_deliver"),
     path("_fake/webhooks/faults", webhook_views.webhook_faults, name="control_webhooks_faults"),
+    # Workflow actions: the app's definitions, runs against the app, executions.
+    path("_fake/apps/workflow-actions", workflow_views.app_workflow_actions, name="control_app_workflow_actions"),
+    path("_fake/portals/<int:hub_id>/workflow-actions/run", workflow_views.run, name="control_workflow_run"),
+    path(
+        "_fake/portals/<int:hub_id>/workflow-actions/executions",
+        workflow_views.executions,
+        name="control_workflow_executions",
+    ),
+    path(
+        "_fake/portals/<int:hub_id>/workflow-actions/executions/<str:callback_id>",
+        workflow_views.execution,
+        name="control_workflow_execution",
+    ),
     # Test-only API views that exercise the gateway without the CRM half.
     path("_fake/echo", api_views.echo, name="echo"),
     path("_fake/echo/search", api_views.echo_search, name="echo_search"),

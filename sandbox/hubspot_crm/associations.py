@@ -118,9 +118,13 @@ def check_single_parent(edge: Edge) -> None:
 def create(edge: Edge) -> None:
     """Store `edge` and its inverse (idempotent)."""
     check_single_parent(edge)
-    spec, source, target = edge.spec, edge.source, edge.target
+    Association.objects.bulk_create(rows(edge.source, edge.target, edge.spec), ignore_conflicts=True)
+
+
+def rows(source: CrmObject, target: CrmObject, spec: AssociationTypeSpec) -> list[Association]:
+    """The two edge rows (forward and inverse) of an association of type `spec` from `source` to `target`."""
     inverse = registry.association_type(spec.to_type, spec.inverse_id)
-    rows = [
+    return [
         Association(
             hub_id=source.hub_id,
             from_type_id=source.object_type_id,
@@ -142,7 +146,6 @@ def create(edge: Edge) -> None:
             label=(inverse.label or "") if inverse else "",
         ),
     ]
-    Association.objects.bulk_create(rows, ignore_conflicts=True)
 
 
 def remove_pair(hub_id: int, a_id: int, b_id: int) -> int:

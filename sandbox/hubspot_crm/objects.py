@@ -58,7 +58,7 @@ def changes_from(schema: Schema, raw: Any, current: dict[str, str]) -> dict[str,
     return changes
 
 
-def _merge(current: dict[str, str], changes: dict[str, str | None]) -> dict[str, str]:
+def merge_changes(current: dict[str, str], changes: dict[str, str | None]) -> dict[str, str]:
     merged = dict(current)
     for name, value in changes.items():
         if value is None:
@@ -68,7 +68,7 @@ def _merge(current: dict[str, str], changes: dict[str, str | None]) -> dict[str,
     return merged
 
 
-def _system(schema: Schema, merged: dict[str, str], object_id: int, created: datetime, stamp: datetime) -> None:
+def add_system(schema: Schema, merged: dict[str, str], object_id: int, created: datetime, stamp: datetime) -> None:
     for name, value in (
         ("hs_object_id", str(object_id)),
         ("createdate", clock.iso(created)),
@@ -80,7 +80,7 @@ def _system(schema: Schema, merged: dict[str, str], object_id: int, created: dat
             merged[name] = value
 
 
-def _record_history(
+def record_history(
     obj: CrmObject, before: dict[str, str], stamp: datetime, written: set[str], source: HistorySource = API_WRITE
 ) -> None:
     for name in set(before) | set(obj.properties):
@@ -111,10 +111,10 @@ def create(schema: Schema, state: PortalState, raw: Any, raw_associations: Any =
     changes = changes_from(schema, raw, {})
     edges_wanted = plan_inline(schema, raw_associations)
     object_id = allocate_id(state)
-    merged = _merge({}, changes)
+    merged = merge_changes({}, changes)
     rules.on_write(schema, merged, None, stamp, object_id)
     uniques.check(schema, merged, own_id=None)
-    _system(schema, merged, object_id, stamp, stamp)
+    add_system(schema, merged, object_id, stamp, stamp)
     obj = CrmObject(
         hub_id=schema.hub_id,
         object_type_id=schema.type_id,
@@ -125,7 +125,7 @@ def create(schema: Schema, state: PortalState, raw: Any, raw_associations: Any =
         updated_at=stamp,
         index_due_at=stamp,
     )
-    _record_history(obj, {}, stamp, set(changes))
+    record_history(obj, {}, stamp, set(changes))
     search_index.on_write(obj, None, stamp, state.search_lag_seconds)
     obj.save()
     uniques.sync(schema, obj)
@@ -144,15 +144,15 @@ def update(
     stamp = clock.now()
     previous = dict(obj.properties)
     changes = changes_from(schema, raw, previous)
-    merged = _merge(previous, changes)
+    merged = merge_changes(previous, changes)
     rules.on_write(schema, merged, previous, stamp, obj.object_id)
     if merged == previous:
         return obj
     uniques.check(schema, merged, own_id=obj.object_id)
-    _system(schema, merged, obj.object_id, obj.created_at, stamp)
+    add_system(schema, merged, obj.object_id, obj.created_at, stamp)
     obj.properties = merged
     obj.updated_at = stamp
-    _record_history(obj, previous, stamp, set(changes), source)
+    record_history(obj, previous, stamp, set(changes), source)
     search_index.on_write(obj, previous, stamp, state.search_lag_seconds)
     obj.save()
     uniques.sync(schema, obj)

@@ -17,6 +17,7 @@ Codes REQUIRED_PROPERTY, INVALID_PRICE, INVALID_OBJECT_ID are the fake's choice.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 
@@ -37,16 +38,23 @@ PRODUCT_FIELDS = (
 
 
 def on_write(
-    schema: Schema, merged: dict[str, str], previous: dict[str, str] | None, stamp: datetime, object_id: int
+    schema: Schema,
+    merged: dict[str, str],
+    previous: dict[str, str] | None,
+    stamp: datetime,
+    object_id: int,
+    *,
+    products: Mapping[str, CrmObject] | None = None,
 ) -> None:
-    """Fill defaults and derived values into `merged` and raise when the result breaks a rule."""
+    """Fill defaults and derived values into `merged` and raise when the result breaks a rule. `products`: the
+    live products a batch names, read in one query (None: each line item reads its own)."""
     creating = previous is None
     type_id = schema.type_id
     if creating:
         _defaults(type_id, merged, stamp)
     problems: list[Problem] = []
     if type_id == registry.LINE_ITEMS:
-        problems += _line_item(schema, merged, previous or {})
+        problems += _line_item(schema, merged, previous or {}, products)
     if creating:
         problems += _required(schema, merged)
     problems += _pipeline(schema, merged, previous or {})
@@ -96,10 +104,15 @@ def _pipeline(schema: Schema, merged: dict[str, str], previous: dict[str, str]) 
     return []
 
 
-def _line_item(schema: Schema, merged: dict[str, str], previous: dict[str, str]) -> list[Problem]:
+def _line_item(
+    schema: Schema, merged: dict[str, str], previous: dict[str, str], products: Mapping[str, CrmObject] | None
+) -> list[Problem]:
     product_id = merged.get("hs_product_id")
     if product_id and product_id != previous.get("hs_product_id"):
-        product = associations.live(schema.hub_id, registry.PRODUCTS, product_id)
+        if products is None:
+            product = associations.live(schema.hub_id, registry.PRODUCTS, product_id)
+        else:
+            product = products.get(product_id)
         if product is None:
             return [Problem("hs_product_id", "INVALID_OBJECT_ID", f"Product {product_id} does not exist")]
         for name in PRODUCT_FIELDS:

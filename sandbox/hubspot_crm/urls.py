@@ -12,7 +12,17 @@ from typing import Any
 
 from django.urls import URLPattern, path, re_path
 
-from sandbox.hubspot_crm.views import associations, batch, control, objects, pages, pipelines, properties, search
+from sandbox.hubspot_crm.views import (
+    associations,
+    batch,
+    control,
+    objects,
+    pages,
+    pipelines,
+    properties,
+    search,
+    workflow_pages,
+)
 
 VERSION = r"\d{4}-\d{2}(?:-beta)?"
 SEG = r"[^/]+"
@@ -108,6 +118,14 @@ page_routes = [
     path("_pages/", pages.portals, name="hubspot_crm_pages_portals"),
     path("_pages/<int:hub_id>/<str:object_type>/", pages.records, name="hubspot_crm_pages_records"),
     path("_pages/<int:hub_id>/<str:object_type>/<int:object_id>/", pages.record, name="hubspot_crm_pages_record"),
+    path(
+        "_pages/<int:hub_id>/<str:object_type>/<int:object_id>/workflow-actions/run",
+        workflow_pages.workflow_run,
+        name="hubspot_crm_pages_workflow_run",
+    ),
+    path(
+        "_pages/<int:hub_id>/deals/<int:object_id>/mark-won", workflow_pages.mark_won, name="hubspot_crm_pages_mark_won"
+    ),
 ]
 
 control_routes = [

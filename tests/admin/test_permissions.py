@@ -14,7 +14,16 @@ from django.urls import reverse
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
 from accounts.groups import OPS, SUPPORT
-from integration.models import AuditEvent, InboundEvent, ObjectSync, Portal, RecordError, SyncedRecord, SyncRun
+from integration.models import (
+    AuditEvent,
+    InboundEvent,
+    ObjectSync,
+    Portal,
+    RecordError,
+    SyncedRecord,
+    SyncRun,
+    WorkflowExecution,
+)
 from integration.services.audit import Actor, audit_record
 from tests.admin.conftest import make_portal
 from tests.admin.helpers import PORTALS, action_names, form_data, listed, run_action
@@ -192,12 +201,20 @@ def one_of_everything(portal, audit_rows):
     RecordError.objects.create(portal=portal, object_type="clients", kleer_id="1", message="m", run=run)
     SyncedRecord.objects.create(portal=portal, object_type="clients", kleer_id="1", hubspot_object="companies")
     InboundEvent.objects.create(source="webhook", event_id="e-1", portal=portal)
+    WorkflowExecution.objects.create(
+        portal=portal,
+        hub_id=portal.hub_id,
+        callback_id="cb-1",
+        action="create-invoice",
+        object_type="DEAL",
+        object_id="1",
+    )
     return portal
 
 
 def test_ops_sees_every_integration_page_and_changes_none(ops_client, one_of_everything):
     pages = integration_admin_pages()
-    assert len(pages) == 9
+    assert len(pages) == 10
     for changelist, change in pages:
         listing = ops_client.get(changelist)
         assert listing.status_code == 200, changelist

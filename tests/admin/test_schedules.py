@@ -8,9 +8,9 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
-from django_celery_beat.schedulers import DatabaseScheduler
 
 from config.celery_app import app as celery_app
+from integration.beat import FleetScheduler
 from integration.models import ObjectSync, Portal
 from integration.services.audit import Actor
 from integration.services.object_syncs import object_sync_set_enabled
@@ -60,9 +60,10 @@ def test_a_beat_restart_keeps_edited_sync_schedules_and_installs_housekeeping(mo
     portal = make_portal(enable=("clients",))
     task = edit_interval(portal, "clients", 3)
     # beat drops "old" connections between ticks; inside the test's transaction that would drop ours
+    monkeypatch.setattr("integration.beat.close_old_connections", lambda: None)
     monkeypatch.setattr("django_celery_beat.schedulers.close_old_connections", lambda: None)
 
-    DatabaseScheduler(app=celery_app)  # what `celery beat` does at start: upserts CELERY_BEAT_SCHEDULE
+    FleetScheduler(app=celery_app)._finalize.cancel()  # what `celery beat` does at start: upserts CELERY_BEAT_SCHEDULE
 
     assert interval_of(task) == (True, 3, "minutes")
     housekeeping = PeriodicTask.objects.get(name="housekeeping-prune")
@@ -95,10 +96,11 @@ def test_an_ops_crontab_edit_in_the_beat_admin_is_the_portal_pages_schedule_and_
     shown = f'title="{task.name}">At 03:00 AM Europe/Stockholm</a>'
     assert shown in ops_client.get(f"{PORTALS}{portal.pk}/change/").content.decode()
     # a deploy: migrations, the groups' permissions re-applied, beat restarted (upserts CELERY_BEAT_SCHEDULE)
+    monkeypatch.setattr("integration.beat.close_old_connections", lambda: None)
     monkeypatch.setattr("django_celery_beat.schedulers.close_old_connections", lambda: None)
     call_command("migrate", verbosity=0)
     call_command("setup_groups", stdout=io.StringIO())
-    DatabaseScheduler(app=celery_app)
+    FleetScheduler(app=celery_app)._finalize.cancel()
     task.refresh_from_db()
     assert (task.enabled, task.crontab_id, task.interval_id) == (True, nightly.pk, None)
     assert shown in ops_client.get(f"{PORTALS}{portal.pk}/change/").content.decode()

@@ -123,8 +123,8 @@ class CeleryCluster:
         return process
 
     def start_beat(self, **env: str) -> CeleryProcess:
-        """Beat with the DatabaseScheduler (the product's setting), checking the schedule every second."""
-        args = ["beat", "--scheduler", "django_celery_beat.schedulers:DatabaseScheduler", "--max-interval", "1"]
+        """Beat with the product's scheduler (integration.beat.FleetScheduler), checking every second."""
+        args = ["beat", "--scheduler", "integration.beat:FleetScheduler", "--max-interval", "1"]
         args += ["--loglevel", "INFO", "--schedule", str(self.log_dir / "celerybeat-schedule")]
         return self._spawn("beat", args, self.env(**env))
 

@@ -8,10 +8,12 @@ import pytest
 from django.core.management import call_command
 
 from integration.catalog import Plan
+from integration.catalog.workflow_actions import ACTIONS
 from integration.hubspot_project import webhooks_component
 from integration.management.commands import demo_setup
 from integration.models import Portal
 from sandbox.hubspot.webhooks.config import app_row, describe
+from sandbox.hubspot.workflows import definitions
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -33,5 +35,9 @@ def test_the_demo_portal_shows_the_whole_product(sandbox_urls, settings, tmp_pat
     deployed = describe(app_row())
     assert deployed["targetUrl"] == f"{sandbox_urls}/hubspot/webhooks"
     assert deployed["component"] == webhooks_component(sandbox_urls)
+    # And its workflow actions, so the sandbox's deal and company pages can run them against this server.
+    actions = {d["uid"]: d for d in definitions.definitions()}
+    assert sorted(actions) == sorted(a.uid for a in ACTIONS.values())
+    assert actions["kleer_create_invoice"]["actionUrl"] == f"{sandbox_urls}/hubspot/workflow-actions/create-invoice"
     call_command("demo_setup", stdout=io.StringIO())  # a later start seeds nothing more
     assert Portal.objects.count() == 1

@@ -10,6 +10,7 @@ from django.core.management import CommandError, call_command
 
 from integration import catalog
 from integration.catalog.hubspot import APP_SCOPES
+from integration.catalog.workflow_actions import ACTIONS
 from integration.hubspot_project import (
     APP_UNINSTALL,
     DEFAULT_BASE_URL,
@@ -22,7 +23,12 @@ from integration.hubspot_project import (
 )
 from sandbox.hubspot.webhooks import config as sandbox_webhooks
 
-FILES = ["hsproject.json", "src/app/app-hsmeta.json", "src/app/webhooks/webhooks-hsmeta.json"]
+FILES = [
+    "hsproject.json",
+    "src/app/app-hsmeta.json",
+    "src/app/webhooks/webhooks-hsmeta.json",
+    *(f"src/app/workflow-actions/{key}-hsmeta.json" for key in ACTIONS),
+]
 
 
 def test_the_committed_project_files_are_current():
@@ -145,3 +151,42 @@ def test_the_command_writes_then_checks_and_names_stale_and_stray_files(tmp_path
         call_command("hubspot_project", base_url="https://sync.example.org", check=True)
     call_command("hubspot_project", check=True)
     assert f"are current for {DEFAULT_BASE_URL}." in capsys.readouterr().out
+
+
+def test_workflow_action_definitions_come_from_the_catalog_in_english_and_swedish():
+    from integration.catalog.workflow_actions import ACTIONS
+    from integration.hubspot_project import legacy_action_definitions
+
+    invoice = json.loads(project_files()["src/app/workflow-actions/create-invoice-hsmeta.json"])
+    config = invoice["config"]
+    assert (invoice["uid"], invoice["type"], config["objectTypes"]) == (
+        "kleer_create_invoice",
+        "workflow-action",
+        ["DEAL"],
+    )
+    assert config["actionUrl"] == f"{DEFAULT_BASE_URL}/hubspot/workflow-actions/create-invoice"
+    assert [f["typeDefinition"]["name"] for f in config["inputFields"]] == [
+        i.name for i in ACTIONS["create-invoice"].inputs
+    ]
+    assert config["labels"]["en"]["actionName"] == "Create Kleer Invoice"
+    assert config["labels"]["sv"]["actionName"] == "Skapa faktura i Kleer"
+    assert config["labels"]["sv"]["inputFieldLabels"]["invoice_date"] == "Fakturadatum"
+    assert config["labels"]["sv"]["inputFieldOptionLabels"]["delivery_type"]["Email"] == "E-post"
+    assert [f["typeDefinition"]["name"] for f in config["outputFields"]] == ["kleer_id", "outcome", "failure_reason"]
+    legacy = legacy_action_definitions("https://kleer.example.com/")
+    assert sorted(legacy) == sorted(ACTIONS)
+    # PublicActionDefinitionEgg's required fields (hubspot-openapi-2026-03/automation-actions.json).
+    for body in legacy.values():
+        assert {"actionUrl", "functions", "inputFields", "labels", "objectTypes", "published"} <= set(body)
+    assert legacy["create-client"]["actionUrl"] == "https://kleer.example.com/hubspot/workflow-actions/create-client"
+    assert legacy["create-client"]["inputFields"][0] == {
+        "typeDefinition": {"name": "name", "type": "string", "fieldType": "text"},
+        "supportedValueTypes": ["STATIC_VALUE", "OBJECT_PROPERTY"],
+        "isRequired": True,
+    }
+
+
+def test_the_command_prints_the_legacy_bodies(capsys):
+    call_command("hubspot_project", "--base-url", "https://kleer.example.com", "--legacy-actions")
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["update-agreement"]["labels"]["en"]["actionName"] == "Update Kleer Agreement"

@@ -1,4 +1,4 @@
-"""The scheduled path end to end with real processes: beat (DatabaseScheduler) → Redis → Celery worker → sandbox.
+"""The scheduled path end to end with real processes: beat (FleetScheduler) → Redis → Celery worker → sandbox.
 
 The worker and beat are subprocesses on this test's database (committed rows: transactional tests) and this
 test's live server; see tests/integration/celery_processes.py. Skipped without TEST_REDIS_URL or PostgreSQL.

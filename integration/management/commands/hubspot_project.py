@@ -7,10 +7,14 @@ deployment at --base-url (default: the clearly fake https://kleer-hubspot.exampl
 use). With --check, writes nothing and exits non-zero naming every stale, missing or unexpected file. To deploy,
 generate for your PUBLIC_BASE_URL into another --directory and run `hs project upload` there (README "Two-way
 sync"); the committed files stay on the placeholder, which the stale-files test compares against.
+
+With --legacy-actions, prints the body of `POST /automation/actions/2026-03/{appId}` for each workflow action
+instead (one JSON object, action → body), for apps still on the legacy developer platform.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -19,6 +23,7 @@ from integration.hubspot_project import (
     DEFAULT_BASE_URL,
     PROJECT_DIR,
     ProjectError,
+    legacy_action_definitions,
     normalise_base_url,
     stale_files,
     webhook_subscriptions,
@@ -37,10 +42,18 @@ class Command(BaseCommand):
         )
         parser.add_argument("--check", action="store_true", help="Write nothing; fail when a file is stale.")
         parser.add_argument("--directory", type=Path, default=PROJECT_DIR, help=f"Default: {PROJECT_DIR}.")
+        parser.add_argument(
+            "--legacy-actions",
+            action="store_true",
+            help="Print the legacy API's workflow action definition bodies (JSON) instead of writing files.",
+        )
 
-    def handle(self, *args, base_url: str, check: bool, directory: Path, **options) -> None:
+    def handle(self, *args, base_url: str, check: bool, directory: Path, legacy_actions: bool, **options) -> None:
         try:
             base = normalise_base_url(base_url)
+            if legacy_actions:
+                self.stdout.write(json.dumps(legacy_action_definitions(base), indent=2, ensure_ascii=False))
+                return
             if check:
                 self._check(directory, base)
                 return

@@ -3,7 +3,7 @@
     python manage.py sync_portal HUB_ID [--object clients] [--full] [--json]
 
 With --json, prints exactly one JSON object:
-{"portal": …, "objects": {"clients": {"read", "unchanged", "created", "updated", "failed", "skipped",
+{"portal": …, "objects": {"clients": {"read", "unchanged", "created", "matched", "updated", "failed", "skipped",
 "deleted", "hubspot_calls", "seconds", "status"[, "error"]}, …}} — one entry per object type of the run order,
 line items after their parent; an object that could not run has status "skipped" and the reason in "error".
 Line items run once per parent (invoices, agreements): their entry sums both runs, with the worse status; when
@@ -22,7 +22,7 @@ from integration import catalog
 from integration.models import Portal, SyncRun
 from integration.services.sync import portal_sync_run
 
-FIELDS = ("read", "unchanged", "created", "updated", "failed", "skipped", "deleted", "hubspot_calls")
+FIELDS = ("read", "unchanged", "created", "matched", "updated", "failed", "skipped", "deleted", "hubspot_calls")
 
 
 # From best to worst: a merged entry keeps the worse of two statuses.

@@ -19,7 +19,7 @@ from django.http import HttpRequest, HttpResponse
 
 from sandbox.hubspot.gateway import HubSpotError, hubspot_api
 from sandbox.hubspot.webhooks import events as webhook_events
-from sandbox.hubspot_crm import access, clock, errors, objects, seed, serialize, uniques
+from sandbox.hubspot_crm import access, bulk, clock, errors, objects, seed, serialize, uniques
 from sandbox.hubspot_crm.http import body_object, check_fields, envelope, inputs_of, no_content, query_bool, respond
 from sandbox.hubspot_crm.models import CrmObject, PortalState
 from sandbox.hubspot_crm.schema import Schema
@@ -76,6 +76,13 @@ class Run:
         if self.trace_ids[index]:
             result["objectWriteTraceId"] = self.trace_ids[index]
         self.results.append(result)
+
+    def accept(self, results: list[dict[str, Any]]) -> None:
+        """Results of every input, in input order, written together (`bulk`)."""
+        for index, result in enumerate(results):
+            if self.trace_ids[index]:
+                result["objectWriteTraceId"] = self.trace_ids[index]
+            self.results.append(result)
 
     def _error(self, exc: HubSpotError, index: int) -> dict[str, Any]:
         if ERROR_CONTEXT == "none":
@@ -238,8 +245,13 @@ def _upsert(request: HttpRequest, schema: Schema) -> HttpResponse:
     run = Run(inputs)
     with transaction.atomic():
         state = seed.lock_portal(schema.hub_id)
-        for index, item in enumerate(inputs):
-            run.attempt(index, _upserter(schema, state, item))
+        # Set-based when every input succeeds; input by input (each in its savepoint) when one would fail.
+        done = bulk.upsert_many(schema, state, inputs)
+        if done is not None:
+            run.accept(done)
+        else:
+            for index, item in enumerate(inputs):
+                run.attempt(index, _upserter(schema, state, item))
     return run.response(200)
 
 

@@ -4,7 +4,8 @@
 - `/sandbox/hubspot/_pages/<hub_id>/<type>/`: records of a type with key properties, 50 per page.
 - `/sandbox/hubspot/_pages/<hub_id>/<type>/<id>/`: every property, associations and history of one record, and
   a form (POST, CSRF-protected) that edits a property as a HubSpot user would (`user_edits.py`: same validation
-  as the API, history and webhook events with source CRM_UI), so a person can watch the edit reach the app.
+  as the API, history and webhook events with source CRM_UI), so a person can watch the edit reach the app;
+  on deals and companies also the workflow-action panel and "Mark won" (`workflow_pages.py`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from sandbox.hubspot.models import Portal  # read only: the portals of the OAuth
 from sandbox.hubspot_crm import registry, seed, user_edits
 from sandbox.hubspot_crm.models import Association, CrmObject, PortalState, PropertyDefinition
 from sandbox.hubspot_crm.registry import ObjectTypeSpec
+from sandbox.hubspot_crm.views import workflow_pages
 
 PAGE_SIZE = 50
 
@@ -53,7 +55,8 @@ def portals(request: HttpRequest) -> HttpResponse:
     return render(request, "sandbox_hubspot_crm/portals.html", {"portals": list(rows.values())})
 
 
-def _spec(object_type: str) -> ObjectTypeSpec:
+def resolve_spec(object_type: str) -> ObjectTypeSpec:
+    """The object type named in a page URL, or 404."""
     try:
         return seed.resolve_type(object_type)
     except HubSpotError:
@@ -70,7 +73,7 @@ def _columns(hub_id: int, spec: ObjectTypeSpec) -> list[str]:
 @require_GET
 def records(request: HttpRequest, hub_id: int, object_type: str) -> HttpResponse:
     """One page of a portal's records of a type."""
-    spec = _spec(object_type)
+    spec = resolve_spec(object_type)
     archived = request.GET.get("archived") == "1"
     rows = CrmObject.objects.filter(hub_id=hub_id, object_type_id=spec.type_id, archived=archived).order_by("object_id")
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
@@ -101,12 +104,25 @@ def _edit(request: HttpRequest, hub_id: int, spec: ObjectTypeSpec, object_id: in
 @require_http_methods(["GET", "POST"])
 def record(request: HttpRequest, hub_id: int, object_type: str, object_id: int) -> HttpResponse:
     """Every property and association of one record; POST edits one property as a HubSpot user."""
-    spec = _spec(object_type)
+    spec = resolve_spec(object_type)
     error = ""
     if request.method == "POST":
         edited, error = _edit(request, hub_id, spec, object_id)
         if not error:  # post/redirect/get, so reloading the page does not edit again
             return redirect(f"{request.path}?edited={edited}")
+    return record_page(request, hub_id, spec, object_id, error=error)
+
+
+def record_page(
+    request: HttpRequest,
+    hub_id: int,
+    spec: ObjectTypeSpec,
+    object_id: int,
+    *,
+    error: str = "",
+    workflow_error: str = "",
+) -> HttpResponse:
+    """Render the record page; 400 when it shows a refused edit or workflow run."""
     obj = CrmObject.objects.filter(hub_id=hub_id, object_type_id=spec.type_id, object_id=object_id).first()
     if obj is None:
         raise Http404(f"No {spec.singular} {object_id} in hub {hub_id}")
@@ -124,8 +140,11 @@ def record(request: HttpRequest, hub_id: int, object_type: str, object_id: int) 
         "edited": request.GET.get("edited", ""),
         "error": error,
         "form": request.POST if error else {},
+        "workflow": workflow_pages.panel(request, hub_id, spec, obj),
+        "workflow_error": workflow_error,
     }
-    return render(request, "sandbox_hubspot_crm/record.html", context, status=400 if error else 200)
+    status = 400 if error or workflow_error else 200
+    return render(request, "sandbox_hubspot_crm/record.html", context, status=status)
 
 
 def _links(hub_id: int, obj: CrmObject) -> list[dict[str, Any]]:

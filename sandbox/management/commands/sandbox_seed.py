@@ -15,13 +15,14 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
 from integration.catalog import Plan
-from integration.hubspot_project import webhooks_component
+from integration.hubspot_project import webhooks_component, workflow_action_components
 from integration.services.audit import Actor
 from integration.services.credentials import credentials_save
 from integration.services.installations import portal_install
 from integration.services.object_syncs import object_sync_set_enabled
 from sandbox.hubspot import state as hubspot_state
 from sandbox.hubspot.webhooks.config import webhooks_configure
+from sandbox.hubspot.workflows import workflow_actions_deploy
 from sandbox.kleer.seed import company_seed
 
 
@@ -82,5 +83,8 @@ class Command(BaseCommand):
                 object_sync_set_enabled(object_sync=object_sync, enabled=True, actor=actor)
         # What `hs project upload` does for a real app: HubSpot learns the app's webhook subscriptions, so edits in
         # the fake HubSpot flow back to Kleer (two-way) to this server's /hubspot/webhooks.
-        webhooks_configure(webhooks_component(settings.PUBLIC_BASE_URL.rstrip("/")))
+        base = settings.PUBLIC_BASE_URL.rstrip("/")
+        webhooks_configure(webhooks_component(base))
+        # The app's workflow actions too, so the sandbox pages can run them against this server.
+        workflow_actions_deploy(workflow_action_components(base))
         self.stdout.write(f"connected=portal {portal.hub_id} (plan {portal.plan})")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -13,10 +14,14 @@ from django.db import connection
 
 from sandbox.hubspot import state
 from sandbox.hubspot.models import AccessToken, Portal
+from tests.sandbox.action_receiver import ActionReceiver, action_component
+from tests.sandbox.hubspot_crm.conftest import Api, make_api
 
 CLIENT_ID = "test-client-id"
 CLIENT_SECRET = "test-client-secret"
 REDIRECT_URI = "http://localhost:8765/oauth/callback"
+WORKFLOW_SECRET = "workflow-test-secret"
+COMPLETE = "/automation/actions/callbacks/2026-03/{}/complete"
 
 # Concurrency guarantees hold on PostgreSQL (row locks); SQLite need only be correct one request at a time.
 postgres_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrency needs PostgreSQL row locks")
@@ -71,3 +76,63 @@ def hs(live_server, transactional_db, settings) -> FakeHubSpot:
     settings.HUBSPOT_CLIENT_ID = CLIENT_ID
     settings.HUBSPOT_CLIENT_SECRET = CLIENT_SECRET
     return FakeHubSpot(base=f"{live_server.url}/sandbox/hubspot")
+
+
+@dataclass
+class Harness:
+    """Workflow-action tests: the fake, the app's receiving endpoint, a portal with one deal and one company."""
+
+    hs: FakeHubSpot
+    receiver: ActionReceiver
+    api: Api
+    deal_id: str
+    company_id: str
+
+    def deploy(self, *components: dict[str, Any]) -> requests.Response:
+        return self.hs.control("PUT", "/apps/workflow-actions", {"components": list(components)})
+
+    def run(self, hub_id: int | None = None, **body: Any) -> requests.Response:
+        body.setdefault("uid", "create_invoice")
+        body.setdefault("objectType", "DEAL")
+        body.setdefault("objectId", self.deal_id)
+        body.setdefault("inputFields", {"invoice_date": "2026-12-03"})
+        return self.hs.control("POST", f"/portals/{hub_id or self.api.hub_id}/workflow-actions/run", body)
+
+    def ran(self, **body: Any) -> dict[str, Any]:
+        response = self.run(**body)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def execution(self, callback_id: str) -> dict[str, Any]:
+        response = self.hs.control("GET", f"/portals/{self.api.hub_id}/workflow-actions/executions/{callback_id}")
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def complete(self, callback_id: str, body: Any, *, token: str | None = None, path: str = COMPLETE) -> Any:
+        return self.hs.api("POST", path.format(callback_id), token or self.api.token, json=body)
+
+
+@pytest.fixture
+def wf(hs, live_server, settings) -> Iterator[Harness]:
+    """A portal with a deal and a company, the app's action endpoint (a receiver) and one action deployed."""
+    settings.HUBSPOT_CLIENT_SECRET = WORKFLOW_SECRET
+    settings.SANDBOX_WORKFLOW_ACTIONS_RETRY_BASE_SECONDS = 0.01
+    receiver = ActionReceiver()
+    api = make_api(live_server)
+    deal = api.post(
+        api.objects("deals"),
+        {
+            "properties": {
+                "dealname": "Årsavtal",
+                "amount": "1200",
+                "pipeline": "default",
+                "dealstage": "appointmentscheduled",
+            }
+        },
+    )
+    company = api.post(api.objects("companies"), {"properties": {"name": "Öst AB"}})
+    assert deal.status_code == company.status_code == 201
+    harness = Harness(hs, receiver, api, deal.json()["id"], company.json()["id"])
+    assert harness.deploy(action_component(receiver.url)).status_code == 200
+    yield harness
+    receiver.close()

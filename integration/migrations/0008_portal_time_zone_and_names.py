@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("integration", "0006_syncrun_task_id"),
+        ("integration", "0007_workflow_executions"),
     ]
 
     operations = [

@@ -1,0 +1,33 @@
+"""The arithmetic of `manage.py bench` (integration/benchmark.py); the benchmark itself is run, not tested."""
+
+from __future__ import annotations
+
+from integration.benchmark import Phase, is_write, utilisation
+
+
+def test_write_calls_are_the_calls_that_change_records_or_links():
+    assert is_write("POST /crm/objects/2026-03/companies/batch/upsert")
+    assert is_write("POST /crm/associations/2026-03/invoices/companies/batch/create")
+    assert is_write("POST /crm/properties/2026-03/companies")
+    assert not is_write("GET /crm/properties/2026-03/companies")
+    assert not is_write("POST /crm/objects/2026-03/companies/search")
+    assert not is_write("POST /crm/objects/2026-03/companies/batch/read")
+
+
+def test_utilisation_is_calls_over_what_the_moving_window_allowed_over_the_hubspot_phase():
+    # 55 calls spread over 20 s: the window allowed 110 per 10 s, so 220.
+    calls = [("POST /x/batch/upsert", n * 20 / 55, n * 20 / 55 + 0.3) for n in range(55)]
+    assert round(utilisation(calls, 110), 3) == round(55 / (110 * (calls[-1][2] - calls[0][1]) / 10), 3)
+    # A phase shorter than the window still counts one whole window.
+    assert utilisation([("POST /a", 0.0, 1.0)] * 11, 110) == 0.1
+    assert utilisation([], 110) == 0.0
+
+
+def test_a_phase_counts_write_calls_and_sums_object_counts():
+    phase = Phase(
+        seconds=2.0,
+        peak_rss_mb=90.0,
+        objects={"clients": {"read": 3, "updated": 1}, "invoices": {"read": 5, "updated": 2}},
+        calls=[("POST /crm/objects/2026-03/companies/batch/upsert", 0, 1), ("GET /crm/properties/2026-03/x", 1, 2)],
+    )
+    assert (phase.write_calls, phase.count("read"), phase.count("updated")) == (1, 8, 3)
