@@ -11,7 +11,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from integration import catalog
+from integration.inputs import is_ascii_digits
 from integration.models import ConflictRule, MatchRule
+from integration.services.hubspot_properties import planned_property
 from integration.services.mappings import property_name_error
 from integration.services.portal_settings import CONFLICT_RULE_QUESTION, MATCH_RULE_QUESTION, choices_message
 
@@ -61,6 +63,7 @@ class SyncConfigForm(forms.Form):
         min_value=1,
         max_value=120,
         error_messages={
+            "required": gettext_lazy("Enter a number of months from 1 to 120."),
             "min_value": gettext_lazy("Enter a number of months from 1 to 120."),
             "max_value": gettext_lazy("Enter a number of months from 1 to 120."),
             "invalid": gettext_lazy("Enter a number of months from 1 to 120."),
@@ -110,7 +113,7 @@ def _parses(parse: Any, value: str) -> bool:
 
 
 def _is_datetime(value: str) -> bool:
-    return value.isdigit() or _parses(lambda v: dt.datetime.fromisoformat(v.replace("Z", "+00:00")), value)
+    return is_ascii_digits(value) or _parses(lambda v: dt.datetime.fromisoformat(v.replace("Z", "+00:00")), value)
 
 
 def _options_error(prop: dict[str, Any], value: str) -> str:
@@ -266,7 +269,11 @@ class MappingForm(forms.Form):
         data = super().clean()
         if not data.get("kleer_field") and not data.get("default_value") and "default_value" not in self.errors:
             self.add_error("default_value", _('With "None" as the Kleer field, enter the default value to write.'))
-        prop = self.properties.get(data.get("hubspot_property") or "")
+        name = data.get("hubspot_property") or ""
+        # A kleer_… property the first sync has not created yet is checked against the type it will get.
+        prop = self.properties.get(name) or planned_property(
+            spec=self.spec, name=name, kleer_field=data.get("kleer_field") or ""
+        )
         error = default_value_error(prop, data.get("default_value") or "")
         if error:
             self.add_error("default_value", error)

@@ -147,6 +147,9 @@ class KleerCredentials(models.Model):
     api_key = EncryptedTextField()
     api_key_last4 = models.CharField(max_length=4, blank=True)
     verified_at = models.DateTimeField(null=True, blank=True)
+    # Set when Kleer answered 401 to the saved key during a run (revoked or changed in Kleer); cleared when a
+    # new key is saved and verified, or a run reads Kleer with it again.
+    refused_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -182,6 +185,8 @@ class ObjectSync(models.Model):
         PeriodicTask, null=True, blank=True, on_delete=models.SET_NULL, related_name="object_sync"
     )
     schema_checked_at = models.DateTimeField(null=True, blank=True)
+    # When a run was last asked for (Sync now, switched on): the tab says "queued" until a run starts after it.
+    run_requested_at = models.DateTimeField(null=True, blank=True)
     last_run_at = models.DateTimeField(null=True, blank=True)
     last_outcome = models.CharField(max_length=15, blank=True)
     last_error = models.TextField(blank=True)
@@ -318,6 +323,8 @@ class SyncRun(models.Model):
     hubspot_errors = models.PositiveIntegerField(
         default=0, help_text="HubSpot calls that failed (non-2xx or network), retried ones included."
     )
+    # Why records were skipped, {reason key: count} (integration.sync.writer.SKIP_REASONS); adds up to `skipped`.
+    skipped_reasons = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)
 
     class Meta:
@@ -334,6 +341,11 @@ class SyncRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.object_type} run {self.pk} ({self.status})"
+
+    @property
+    def object_title(self) -> str:
+        """The object type's name in the active language ("invoices", "fakturor"), for sentences on the page."""
+        return catalog.get(self.object_type).title.lower()
 
     @property
     def duration(self):  # type: ignore[no-untyped-def]
@@ -360,6 +372,9 @@ class RecordError(models.Model):
     # naming the key that matched and value its HubSpot spelling); support or the customer picks one.
     candidates = models.JSONField(default=list, blank=True)
     message = models.TextField()
+    # The sentence the customer reads (which record, which field, what was wrong, what to do); `message` keeps
+    # the vendor's raw answer for support.
+    customer_message = models.TextField(blank=True)
     payload_excerpt = models.JSONField(default=dict, blank=True)
     attempts = models.PositiveIntegerField(default=1)
     first_seen_at = models.DateTimeField(auto_now_add=True)
@@ -516,3 +531,16 @@ class WorkflowExecution(models.Model):
     @property
     def finished(self) -> bool:
         return self.state in (self.State.SUCCEEDED, self.State.FAILED)
+
+
+class MetricValue(models.Model):
+    """A counter or gauge behind `/metrics`, shared by every process (used only when no Redis is set).
+
+    `key` is the metric name and its labels (`integration/metrics.py` `metric_key`); counters are raised with
+    an UPDATE … value + n, so concurrent workers never lose an increment."""
+
+    key = models.CharField(max_length=200, unique=True)
+    value = models.FloatField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.key} = {self.value:g}"

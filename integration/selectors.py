@@ -7,6 +7,7 @@ one batched rate-limit read, so a page costs the same number of queries for 20 p
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
+from redis.exceptions import RedisError
 
 from integration import catalog
 from integration.clients import ratelimit
@@ -29,6 +31,8 @@ from integration.models import (
     SyncRun,
     WorkflowExecution,
 )
+
+logger = logging.getLogger(__name__)
 
 FAILING_OUTCOMES = (SyncRun.Status.FAILED, SyncRun.Status.PARTIAL)
 UNRESOLVED = (RecordError.Status.OPEN, RecordError.Status.PARKED)
@@ -226,14 +230,21 @@ def _redis_used(store: ratelimit.RedisBackend, hub_ids: Sequence[int], window: r
     return {h: sum(int(r[1]) if r else 0 for r in (next(replies) for _ in items)) for h in hub_ids}
 
 
-def hubspot_calls_used(hub_ids: Sequence[int]) -> dict[int, int]:
-    """HubSpot calls each portal made in the current rate-limit window (10 s), read in one batch."""
+def hubspot_calls_used(hub_ids: Sequence[int]) -> dict[int, int | None]:
+    """HubSpot calls each portal made in the current rate-limit window (10 s), read in one batch.
+
+    None for every portal while Redis is unreachable: the pages that show the budget still render.
+    """
     if not hub_ids:
         return {}
     window = ratelimit.hubspot_window()
     store = ratelimit.backend()
     if isinstance(store, ratelimit.RedisBackend):
-        return _redis_used(store, hub_ids, window)
+        try:
+            return _redis_used(store, hub_ids, window)
+        except RedisError as exc:
+            logger.warning("API budget unavailable: Redis unreachable (%s)", exc.__class__.__name__)
+            return dict.fromkeys(hub_ids)
     if isinstance(store, ratelimit.DatabaseBackend):
         return _database_used(hub_ids, window)
     return {h: store.used(_hubspot_key(h), window) for h in hub_ids}
@@ -247,7 +258,7 @@ class ApiUsage:
     calls made outside a run (the settings page listing properties) count only in the 10 s window.
     """
 
-    calls_10s: int = 0
+    calls_10s: int | None = 0  # None: the rate-limit store (Redis) could not be read
     calls_24h: int = 0
     throttled_24h: int = 0
     errors_24h: int = 0
@@ -267,3 +278,51 @@ def hubspot_usage(hub_ids: Sequence[int], *, now: dt.datetime | None = None) -> 
     day = {r["portal__hub_id"]: (r["calls"], r["throttled"], r["errors"]) for r in rows}
     now_used = hubspot_calls_used(hub_ids)
     return {h: ApiUsage(now_used.get(h, 0), *day.get(h, (0, 0, 0))) for h in hub_ids}
+
+
+# -- Sync status of one object tab -------------------------------------------------------------------------
+
+# Below this many records a run is over in seconds; the tab shows no progress bar for it.
+PROGRESS_BAR_FROM = 200
+
+
+@dataclass(frozen=True)
+class SyncStatus:
+    """What an object tab says about its sync now: queued, running (records read so far, out of about how many
+    the last finished run read) or finished, and when beat will fire the next run."""
+
+    state: str  # "queued" | "running" | "finished" | "never"
+    last_run: SyncRun | None
+    read_so_far: int = 0
+    expected: int = 0  # records the last finished run read: the progress bar's end (0 = no bar)
+    next_run: dt.datetime | None = None
+    next_run_due: bool = False  # beat fires it at its next tick (seconds)
+    requested_at: dt.datetime | None = None
+
+    @property
+    def percent(self) -> int:
+        return min(99, self.read_so_far * 100 // self.expected) if self.expected else 0
+
+
+def object_sync_status(object_sync: ObjectSync, *, now: dt.datetime | None = None) -> SyncStatus:
+    """The state of one portal × object's sync for its tab and the tab's status poll."""
+    from integration.services.schedules import schedule_next_run
+
+    now = now or timezone.now()
+    runs = SyncRun.objects.filter(portal_id=object_sync.portal_id, object_type=object_sync.object_type).exclude(
+        status=SyncRun.Status.SKIPPED, error="another run of this object was in progress"
+    )
+    if not object_sync.spec.synced_with:
+        runs = runs.filter(parent__isnull=True)  # line items have only the runs of their parents
+    last = runs.order_by("-started_at").first()
+    next_run = schedule_next_run(task=object_sync.periodic_task, now=now)
+    common = {"next_run": next_run, "next_run_due": next_run is not None and next_run <= now}
+    if last is not None and last.status == SyncRun.Status.RUNNING:
+        previous = runs.filter(status__in=[SyncRun.Status.SUCCEEDED, SyncRun.Status.PARTIAL]).order_by("-started_at")
+        expected = previous.values_list("read", flat=True).first() or 0
+        expected = max(expected, last.read) if expected >= PROGRESS_BAR_FROM else 0
+        return SyncStatus("running", last, read_so_far=last.read, expected=expected, **common)
+    requested = object_sync.run_requested_at
+    if requested is not None and object_sync.enabled and (last is None or last.started_at < requested):
+        return SyncStatus("queued", last, requested_at=requested, **common)
+    return SyncStatus("finished" if last else "never", last, **common)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import random
 
 import redis
 from celery import shared_task
@@ -10,9 +11,13 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
+from integration import metrics
 from integration.clients.errors import RescheduleError, TransientError
+from integration.logs import log_context
 from integration.models import ObjectSync, SyncRun
+from integration.queues import sent_at_of
 from integration.services import housekeeping, inbound, sync, workflow_actions
+from integration.services.runs import PortalBusyError
 
 logger = logging.getLogger("integration.tasks")
 
@@ -38,7 +43,14 @@ def object_sync_run(self, object_sync_id: int, trigger: str = SyncRun.Trigger.SC
     re-run cheap, and upserts on kleer_id never duplicate a record. Late acks: a worker killed mid-run leaves
     the message on the broker, and the stale run lock is taken over by the retry."""
     try:
-        sync.object_sync_run(object_sync_id=object_sync_id, trigger=trigger, full=full, task_id=self.request.id or "")
+        with log_context(task=self.request.id):
+            sync.object_sync_run(
+                object_sync_id=object_sync_id, trigger=trigger, full=full, task_id=self.request.id or ""
+            )
+    except PortalBusyError as exc:
+        if self.request.is_eager:
+            raise  # no queue to put it back on (tests, eager development)
+        _requeue(self, exc)
     except ObjectSync.DoesNotExist:
         # Queued before its portal was removed (or a beat entry outlived it): nothing to sync, nothing to retry.
         logger.warning("object sync %s no longer exists; task dropped", object_sync_id)
@@ -53,6 +65,15 @@ def object_sync_run(self, object_sync_id: int, trigger: str = SyncRun.Trigger.SC
         raise self.retry(exc=exc, countdown=60 * 2**self.request.retries) from exc
 
 
+def _requeue(task, exc: PortalBusyError) -> None:
+    """Put the same message back on its queue after a short, jittered countdown: the portal is at its cap of
+    concurrent runs. Not a retry (the retry budget is for failures) and nothing is recorded; the worker is free
+    at once for another portal's work."""
+    countdown = settings.SYNC_PORTAL_BUSY_COUNTDOWN * random.uniform(0.75, 1.25)
+    task.signature_from_request().apply_async(countdown=countdown)
+    logger.info("%s; queued again in %.0f s", exc, countdown)
+
+
 INBOUND_MAX_RETRIES = 5
 
 
@@ -63,7 +84,8 @@ def inbound_events_process(self, portal_id: int) -> None:
     answering: retried with backoff (1, 2, 4, 8, 16 min), then the records' events fail with the reason."""
     final = self.request.retries >= INBOUND_MAX_RETRIES
     try:
-        counts = inbound.inbound_events_process(portal_id=portal_id, final_attempt=final)
+        with log_context(task=self.request.id):
+            counts = inbound.inbound_events_process(portal_id=portal_id, final_attempt=final)
     except TransientError as exc:
         if final:
             raise
@@ -102,3 +124,11 @@ def housekeeping_prune() -> None:
         result.record_errors,
         result.inbound_events,
     )
+
+
+@shared_task(bind=True, ignore_result=True)
+def beat_heartbeat(self) -> None:
+    """Record that beat dispatched this task (its publish time, stamped by config/celery_app.py) and when a worker
+    ran it: `/healthz` and `/metrics` tell from it whether beat is alive. Code-owned, every
+    BEAT_HEARTBEAT_SECONDS, on the interactive queue."""
+    metrics.beat_heartbeat_record(sent_at=sent_at_of(self.request))

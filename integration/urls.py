@@ -28,6 +28,7 @@ object_patterns = [
     path("pipeline", settings_objects.pipeline, name="object_pipeline"),
     path("sync", settings_objects.sync_now, name="object_sync_now"),
     path("errors/<int:error_id>/match", settings_matching.match_resolve, name="record_error_match_resolve"),
+    path("sync/status", settings_objects.sync_status, name="object_sync_status"),
     path("mappings/new", settings_mappings.mapping_form, name="mapping_add"),
     path("mappings/<int:mapping_id>/", settings_mappings.mapping_form, name="mapping_edit"),
     path("mappings/<int:mapping_id>/delete", settings_mappings.mapping_delete_view, name="mapping_delete"),

@@ -10,11 +10,25 @@ from typing import Any
 import pytest
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Collect every page and log line of this test process for the secret scan (tests/leaks.py)."""
+    import django
+
+    django.setup()
+    from tests import leaks
+
+    leaks.install()
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Skip `concurrent_db` tests on SQLite: Django's in-memory SQLite test database locks whole tables, so
+    """The secret scan runs last (it checks what every earlier test rendered and logged).
+
+    Skip `concurrent_db` tests on SQLite: Django's in-memory SQLite test database locks whole tables, so
     a live-server thread writing while the test holds a transaction fails with "table is locked" instead of
     waiting. Those tests prove behaviour under concurrent writers, which production runs on PostgreSQL."""
     from django.conf import settings
+
+    items.sort(key=lambda item: item.nodeid.startswith("tests/test_zz_no_secret_leaked.py"))
 
     if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
         return
@@ -174,3 +188,33 @@ def browser() -> Iterator:
         os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     else:
         os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+def portal_session(client: Any) -> Any:
+    """The settings page's session of a test client (its own cookie, accounts/sessions.py), created if missing.
+
+    `client.session` is the staff (admin) session; this is the one the launch and the OAuth callback bind.
+    """
+    from importlib import import_module
+
+    from django.conf import settings
+
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    cookie = client.cookies.get(settings.PORTAL_SESSION_COOKIE_NAME)
+    if cookie and cookie.value:
+        return store(cookie.value)
+    session = store()
+    session.save()
+    client.cookies[settings.PORTAL_SESSION_COOKIE_NAME] = session.session_key
+    return session
+
+
+@pytest.fixture(autouse=True)
+def _no_secret_leaked() -> Iterator[None]:
+    """The test that rendered or logged a seeded secret fails (tests/leaks.py checks as pages and logs occur)."""
+    from tests.leaks import COLLECTOR
+
+    before = len(COLLECTOR.leaks)
+    yield
+    leaked = COLLECTOR.leaks[before:]
+    assert not leaked, f"seeded secrets shown: {leaked}"

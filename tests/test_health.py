@@ -31,3 +31,28 @@ def test_healthz_is_503_when_the_broker_is_down(client, settings):
 
 def test_healthz_rejects_post(client):
     assert client.post("/healthz").status_code == 405
+
+
+def test_healthz_says_beat_never_dispatched_without_changing_the_status(client, settings):
+    settings.REDIS_URL = ""
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json()["checks"]["beat"] == {"ok": False, "error": "no heartbeat recorded yet"}
+
+
+def test_healthz_reports_a_recent_and_a_stale_beat_heartbeat(client, settings):
+    import time
+
+    from integration import metrics
+
+    settings.REDIS_URL = ""
+    settings.BEAT_HEARTBEAT_MAX_AGE = 180
+    metrics.beat_heartbeat_record(sent_at=time.time() - 1000)
+    stale = client.get("/healthz")
+    assert (stale.status_code, stale.json()["status"]) == (200, "ok")
+    assert stale.json()["checks"]["beat"]["ok"] is False
+    assert 1000 <= stale.json()["checks"]["beat"]["age_seconds"] < 1060
+    metrics.beat_heartbeat_record(sent_at=time.time() - 5)
+    beat = client.get("/healthz").json()["checks"]["beat"]
+    assert beat["ok"] is True
+    assert 5 <= beat["age_seconds"] < 65

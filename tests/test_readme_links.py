@@ -24,6 +24,7 @@ NOT_PAGES = [
     re.compile(r"^/sandbox/hubspot/(?!$|_pages/)"),  # the fake HubSpot's API and controls: tokens, bodies
     re.compile(r"^/sandbox/kleer/_fake/"),  # the fake Kleer's control endpoints
     re.compile(r"^/hubspot/(webhooks|oauth/callback|launch)"),  # called by HubSpot, signed or with a code
+    re.compile(r"^/metrics$"),  # Prometheus's: needs METRICS_TOKEN, 404 while it is unset (make run)
 ]
 # Pages behind the staff login: fetched signed in as the README's admin.
 NEEDS_LOGIN = re.compile(r"^/(admin|portals)/")

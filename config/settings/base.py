@@ -76,12 +76,13 @@ MIDDLEWARE = [
     # Above the session and CSRF middleware so it sees the cookies they set (accounts/portal_session.py).
     "accounts.portal_session.PartitionedCookieMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "accounts.sessions.ScopedSessionMiddleware",
     # After the session (it reads the portal session's language), before anything that renders text.
     "accounts.language.PortalLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "integration.middleware.HostileInputMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.sessions.ScopedAuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -151,8 +152,10 @@ STORAGES = {
 }
 
 # --- Security -------------------------------------------------------------------------------
-# The settings page lives inside HubSpot's iframe: cookies must be SameSite=None; Secure in
-# production, and only HubSpot may frame us (CSP frame-ancestors, set by the settings views).
+# The settings page lives inside HubSpot's iframe: its session cookie must be SameSite=None; Secure (and is
+# marked Partitioned) in production, and only HubSpot may frame us (CSP frame-ancestors, set by the settings
+# views). Staff's admin session is a separate cookie that stays SameSite=Lax (accounts/sessions.py); the CSRF
+# secret lives in whichever session serves the request, so there is no shared CSRF cookie.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
@@ -160,10 +163,16 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SESSION_COOKIE_SECURE = not DEBUG
-CSRF_COOKIE_SECURE = not DEBUG
-SESSION_COOKIE_SAMESITE = "Lax" if DEBUG else "None"
-CSRF_COOKIE_SAMESITE = "Lax" if DEBUG else "None"
+SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_HTTPONLY = True
+PORTAL_SESSION_COOKIE_NAME = "kh_portal_session"
+PORTAL_SESSION_COOKIE_SECURE = not DEBUG
+PORTAL_SESSION_COOKIE_SAMESITE = "Lax" if DEBUG else "None"
+CSRF_USE_SESSIONS = True
+# Messages ride in the same session: the default cookie storage would set a third cookie with the staff
+# cookie's SameSite=Lax, which the browser drops inside HubSpot's iframe ("saved" would never show).
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+CSRF_COOKIE_SECURE = not DEBUG  # unused with CSRF_USE_SESSIONS; kept for `check --deploy`
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 X_FRAME_OPTIONS = "DENY"
 # Django's own CSRF page is DENY-framed, i.e. blank inside HubSpot's iframe; ours can be framed and says what to do.
@@ -186,6 +195,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "control_folder": str(_BROKER_DIR / "control"),
         "store_processed": False,
     }
+# The largest run measured (README "Benchmark": 100,000 invoices, first sync) took 1,098 s on a loaded 2-core
+# machine: an hour leaves three times that. The soft limit ends the run as failed with its batches kept.
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=60 * 60)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=55 * 60)
 if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
@@ -202,15 +213,30 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_TIMEZONE = TIME_ZONE
+# Late acknowledgement: a message is acknowledged when its task ends, so a worker killed mid-task (SIGKILL, OOM,
+# a lost host) leaves it on the broker to be delivered again, and the run lock's takeover (services/runs.py)
+# ends the dead run. Prefetch 1: a worker process reserves one task at a time and never hoards a queue.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Two queues, separate workers (integration/queues.py, README "Production"): a click never waits for a backfill.
+CELERY_QUEUE_INTERACTIVE = env.str("CELERY_QUEUE_INTERACTIVE", default="interactive")
+CELERY_QUEUE_SCHEDULED = env.str("CELERY_QUEUE_SCHEDULED", default="scheduled")
+CELERY_TASK_DEFAULT_QUEUE = CELERY_QUEUE_SCHEDULED
+CELERY_TASK_ROUTES = ("integration.queues.route_task",)
+# Logs go through Django's LOGGING (JSON in production) in workers too, instead of Celery's own format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
 # Same PeriodicTask rows as DatabaseScheduler, without whole-table reloads (README "Schedules at fleet size").
 CELERY_BEAT_SCHEDULER = "integration.beat:FleetScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+BEAT_HEARTBEAT_SECONDS = env.int("BEAT_HEARTBEAT_SECONDS", default=30)
 # Code-owned housekeeping only; per-portal sync schedules live in the database (README "Schedules").
 CELERY_BEAT_SCHEDULE: dict = {
     # Re-upserted at every beat start: never put admin-editable schedules here (STYLE.md "Scheduling").
+    # Proves beat dispatches (`/healthz`, metric kleer_beat_heartbeat_age_seconds); on the interactive queue.
+    "beat-heartbeat": {"task": "integration.tasks.beat_heartbeat", "schedule": float(BEAT_HEARTBEAT_SECONDS)},
     "housekeeping-prune": {
         "task": "integration.tasks.housekeeping_prune",
         "schedule": crontab(hour=3, minute=17),
@@ -238,6 +264,15 @@ HUBSPOT_AUTHORIZE_URL = env.str(
     else "https://app.hubspot.com/oauth/authorize",
 )
 HUBSPOT_API_VERSION = env.str("HUBSPOT_API_VERSION", default="2026-03")
+# Where "contact us to upgrade" on the Pro-only tabs leads: a mailto: or an https:// page (the app's listing, a
+# pricing page). Default: a mail to support at this service's own host, naming the portal.
+UPGRADE_URL = env.str(
+    "UPGRADE_URL",
+    default=f"mailto:support@{urlsplit(PUBLIC_BASE_URL).hostname or 'localhost'}"
+    "?subject=Kleer%20for%20HubSpot%3A%20Pro%20plan",
+)
+if urlsplit(UPGRADE_URL).scheme not in ("mailto", "https", "http"):
+    raise ImproperlyConfigured(f"UPGRADE_URL must be a mailto:, https:// or http:// address, not {UPGRADE_URL!r}")
 HUBSPOT_CLIENT_ID = env.str("HUBSPOT_CLIENT_ID", default="sandbox-client-id" if DEBUG else "")
 HUBSPOT_CLIENT_SECRET = env_secret("HUBSPOT_CLIENT_SECRET", default="sandbox-client-secret" if DEBUG else "")
 # The public app's id: webhook events our own writes cause carry it as their source (echo suppression).
@@ -252,6 +287,14 @@ HTTP_TIMEOUT_SECONDS = env.float("HTTP_TIMEOUT_SECONDS", default=30.0)
 HTTP_RETRY_BASE_DELAY = env.float("HTTP_RETRY_BASE_DELAY", default=1.0)
 SYNC_HEARTBEAT_TIMEOUT = env.int("SYNC_HEARTBEAT_TIMEOUT", default=600)
 SYNC_RUN_RETENTION_DAYS = env.int("SYNC_RUN_RETENTION_DAYS", default=90)
+# At most this many syncs of one portal run at once (0 = no cap); a task over the cap is queued again after
+# SYNC_PORTAL_BUSY_COUNTDOWN seconds instead of holding a worker, so one big customer cannot fill every worker.
+SYNC_MAX_RUNS_PER_PORTAL = env.int("SYNC_MAX_RUNS_PER_PORTAL", default=3)
+SYNC_PORTAL_BUSY_COUNTDOWN = env.int("SYNC_PORTAL_BUSY_COUNTDOWN", default=20)
+# Beat is late when its last heartbeat is older than this (`/healthz` checks.beat, README "Metrics").
+BEAT_HEARTBEAT_MAX_AGE = env.int("BEAT_HEARTBEAT_MAX_AGE", default=180)
+# Bearer token for `/metrics`; empty = the endpoint answers 404 (README "Metrics").
+METRICS_TOKEN = env_secret("METRICS_TOKEN", default="")
 
 
 def _refuse_unsafe_production() -> None:
@@ -292,11 +335,23 @@ def _refuse_unsafe_production() -> None:
 if not DEBUG:
     _refuse_unsafe_production()
 
+# JSON lines in production, plain text under DEBUG; both carry portal, object, run and task ids (integration/logs.py).
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain" if DEBUG else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"context": {"()": "integration.logs.ContextFilter"}},
+    "formatters": {
+        "plain": {"()": "integration.logs.PlainFormatter"},
+        "json": {"()": "integration.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if LOG_FORMAT == "json" else "plain",
+            "filters": ["context"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }

@@ -1,10 +1,12 @@
-"""Shared back-office display helpers: badges, links, JSON, bounded lists, and the read-only admin base."""
+"""Shared back-office helpers: badges, links, JSON, bounded lists, the read-only admin base, and the inline
+formset that refuses tampered row ids."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.db.models import Model
 from django.http import HttpRequest
@@ -13,6 +15,7 @@ from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.utils.safestring import SafeString
 from django.utils.timesince import timesince
+from django.utils.translation import gettext_lazy as _
 
 from integration import models
 
@@ -77,3 +80,31 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
+
+
+TAMPERED_ROW = _("This row is not one of this page's rows (any more): reload the page and make the change again.")
+
+
+class RowIdsCheckedFormSet(forms.BaseInlineFormSet):
+    """An inline formset whose posted rows must be the parent's rows.
+
+    Django treats a posted row whose id is not one of the parent's (another portal's, deleted, or garbage) as a
+    new, empty row: saved, it would add a row; displayed, its read-only columns meet an instance with no data.
+    Here such a row keeps the parent's row at that position for display and gets a form error on its id.
+    """
+
+    def _construct_form(self, i: int, **kwargs: Any) -> forms.Form:
+        form = super()._construct_form(i, **kwargs)
+        form.row_id_tampered = False
+        if self.is_bound and i < self.initial_form_count() and form.instance.pk is None:
+            form.row_id_tampered = True
+            rows = list(self.get_queryset()[i : i + 1])
+            if rows:
+                form.instance = rows[0]
+        return form
+
+    def clean(self) -> None:
+        for form in self.forms:
+            if getattr(form, "row_id_tampered", False) and "id" not in form.errors:
+                form.add_error("id", TAMPERED_ROW)
+        super().clean()

@@ -17,6 +17,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from integration import selectors
+from integration.inputs import ascii_int
 from integration.models import HubSpotInstallation, RecordError
 
 STAFF_ACTOR = Q(actor__is_staff=True) | Q(actor_label__startswith="staff:")
@@ -117,9 +118,10 @@ class PortalIdFilter(admin.SimpleListFilter):
         value = (self.value() or "").strip()
         if not value:
             return queryset
-        if not value.isdigit():
+        hub_id = ascii_int(value)  # "²".isdigit() is true and int("١٢") is 12: ASCII digits only
+        if hub_id is None:
             return queryset.none()
-        return queryset.filter(**{self.portal_path: int(value)})
+        return queryset.filter(**{self.portal_path: hub_id})
 
     def choices(self, changelist: Any) -> Iterator[dict[str, Any]]:
         others = [(k, v) for k, v in changelist.params.items() if k != self.parameter_name]

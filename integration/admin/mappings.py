@@ -12,15 +12,17 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import Count, Model, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.text import Truncator
+from django.utils.translation import gettext as _
 
 from integration import models, selectors
-from integration.admin.common import OUTCOME_TONES, ago, badge, change_url, portal_link
+from integration.admin.common import OUTCOME_TONES, RowIdsCheckedFormSet, ago, badge, change_url, portal_link
 from integration.admin.filters import PortalIdFilter
 from integration.services.audit import Actor
 from integration.services.mappings import MappingError, mapping_delete, mapping_save, mapping_validate
@@ -95,15 +97,18 @@ class FieldMappingForm(forms.ModelForm):
         return data
 
 
-class FieldMappingFormSet(forms.BaseInlineFormSet):
-    """Gives each row its object sync, and keeps required fields mapped while the object is switched on."""
+class FieldMappingFormSet(RowIdsCheckedFormSet):
+    """Gives each row its object sync, keeps one row per HubSpot property, and keeps required fields mapped
+    while the object is switched on."""
 
     def get_form_kwargs(self, index: int | None) -> dict[str, Any]:
         return {**super().get_form_kwargs(index), "object_sync": self.instance}
 
     def clean(self) -> None:
-        super().clean()
         object_sync = self.instance
+        if object_sync.pk:  # before Django's own unique check, which only says "correct the duplicate data"
+            self._check_one_row_per_property()
+        super().clean()
         if not object_sync.pk or not object_sync.enabled:
             return
         spec = object_sync.spec
@@ -113,6 +118,31 @@ class FieldMappingFormSet(forms.BaseInlineFormSet):
         missing = [spec.field(name).display for name in spec.required_fields if name not in kept]
         if missing:
             raise ValidationError(f"{', '.join(missing)} is required while {spec.label} sync is on.")
+
+    def _check_one_row_per_property(self) -> None:
+        """A property written by another kept row is refused here: saved row by row, the service would meet
+        the database's one-mapping-per-property constraint half-way (also when two rows swap properties)."""
+        kept = [
+            f
+            for f in self.forms
+            if f.cleaned_data and not f.cleaned_data.get("DELETE") and f.cleaned_data.get("hubspot_property")
+        ]
+        held = {f.initial.get("hubspot_property"): f for f in kept if f.instance.pk}
+        taken: set[str] = set()
+        for form in kept:
+            prop = form.cleaned_data["hubspot_property"].strip()
+            owner = held.get(prop)
+            if (owner is not None and owner is not form) or prop in taken:
+                form.add_error(
+                    "hubspot_property",
+                    _("%(property)s is written by another mapping of %(object)s; change or delete that one first.")
+                    % {"property": prop, "object": self.instance.spec.label},
+                )
+            taken.add(prop)
+
+
+class ObjectSyncFormSet(RowIdsCheckedFormSet):
+    """The portal page's object rows: only this portal's object syncs (a tampered row id is a form error)."""
 
 
 # -- saving through services -------------------------------------------------------------------------------
@@ -203,6 +233,7 @@ class ObjectSyncInline(ObjectSyncDisplayMixin, admin.TabularInline):
 
     model = models.ObjectSync
     form = ObjectSyncForm
+    formset = ObjectSyncFormSet
     extra = 0
     fields = ["object_label", "enabled", "hubspot_object", "schedule", "last_run", "mappings"]
     readonly_fields = ["object_label", "schedule", "last_run", "mappings"]
@@ -286,7 +317,12 @@ class ObjectSyncAdmin(ObjectSyncDisplayMixin, admin.ModelAdmin):
         target_changed = "hubspot_object" in form.changed_data
         for formset in formsets:
             if not target_changed:
-                save_mapping_formset(request, formset)
+                try:
+                    save_mapping_formset(request, formset)
+                except MappingError as exc:  # a row another request added after this form was read
+                    transaction.set_rollback(True)
+                    self.message_user(request, _("Nothing was saved: %(error)s") % {"error": exc}, messages.ERROR)
+                    return
                 continue
             mark_saved(formset)  # the new target's defaults replace every mapping; row edits no longer apply
             if formset.has_changed():

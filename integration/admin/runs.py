@@ -61,7 +61,7 @@ class SyncRunAdmin(PortalColumnMixin, ReadOnlyAdmin):
         "trigger",
         "status_col",
         "counts",
-        "hubspot_calls",
+        "calls_col",
         "duration_col",
         "error_col",
     ]
@@ -90,10 +90,32 @@ class SyncRunAdmin(PortalColumnMixin, ReadOnlyAdmin):
     def status_col(self, obj: models.SyncRun) -> SafeString:
         return badge(obj.get_status_display(), OUTCOME_TONES.get(obj.status, ""))
 
-    @admin.display(description="Read · unchanged · created · matched · updated · failed · skipped")
-    def counts(self, obj: models.SyncRun) -> str:
-        numbers = (obj.read, obj.unchanged, obj.created, obj.matched, obj.updated, obj.failed, obj.skipped)
-        return " · ".join(str(n) for n in numbers)
+    @admin.display(description="Counts")
+    def counts(self, obj: models.SyncRun) -> SafeString:
+        """Every record read lands in one count; two short lines instead of one column per count."""
+        return format_html(
+            "{} read: {} new, {} matched, {} updated<br>"
+            '<span class="kh-muted">{} unchanged, {} failed, {} skipped</span>',
+            obj.read,
+            obj.created,
+            obj.matched,
+            obj.updated,
+            obj.unchanged,
+            obj.failed,
+            obj.skipped,
+        )
+
+    @admin.display(description="Calls", ordering="hubspot_calls")
+    def calls_col(self, obj: models.SyncRun) -> SafeString:
+        """HubSpot calls, with the 429s and failed calls when there were any."""
+        if not (obj.hubspot_throttled or obj.hubspot_errors):
+            return format_html("{}", obj.hubspot_calls)
+        return format_html(
+            '{}<br><span class="kh-muted">{} × 429, {} failed</span>',
+            obj.hubspot_calls,
+            obj.hubspot_throttled,
+            obj.hubspot_errors,
+        )
 
     @admin.display(description="Duration")
     def duration_col(self, obj: models.SyncRun) -> str:
@@ -102,7 +124,7 @@ class SyncRunAdmin(PortalColumnMixin, ReadOnlyAdmin):
 
     @admin.display(description="Error")
     def error_col(self, obj: models.SyncRun) -> str:
-        return Truncator(obj.error).chars(120)
+        return Truncator(obj.error).chars(100) or "—"
 
     @admin.display(description="Related")
     def related(self, obj: models.SyncRun) -> SafeString:
@@ -145,6 +167,7 @@ class RecordErrorAdmin(PortalColumnMixin, ReadOnlyAdmin):
         "hubspot_id",
         "status_col",
         "category",
+        "customer_message",
         "message",
         "payload",
         "attempts",
@@ -283,7 +306,7 @@ class InboundEventAdmin(PortalColumnMixin, ReadOnlyAdmin):
 class AuditEventAdmin(PortalColumnMixin, ReadOnlyAdmin):
     """Who changed what. Without `view_staff_auditevent` (Support), events by staff users are not shown."""
 
-    list_display = ["created_at", "portal_col", "actor_label", "action", "target", "change"]
+    list_display = ["created_at", "portal_col", "actor_label", "action", "target", "before_col", "after_col"]
     list_filter = [PortalIdFilter, ActorFilter, "action", age_filter("created_at", "when")]
     list_select_related = ["portal"]
     search_fields = ["actor_label", "action", "target"]
@@ -296,11 +319,13 @@ class AuditEventAdmin(PortalColumnMixin, ReadOnlyAdmin):
             queryset = queryset.exclude(STAFF_ACTOR)
         return queryset
 
-    @admin.display(description="Change")
-    def change(self, obj: models.AuditEvent) -> str:
-        before = ", ".join(f"{k}={v}" for k, v in obj.before.items())
-        after = ", ".join(f"{k}={v}" for k, v in obj.after.items())
-        return Truncator(f"{before} → {after}" if before else after).chars(160)
+    @admin.display(description="Before")
+    def before_col(self, obj: models.AuditEvent) -> str:
+        return Truncator(", ".join(f"{k}={v}" for k, v in obj.before.items())).chars(90) or "—"
+
+    @admin.display(description="After")
+    def after_col(self, obj: models.AuditEvent) -> str:
+        return Truncator(", ".join(f"{k}={v}" for k, v in obj.after.items())).chars(90) or "—"
 
     @admin.display(description="Before")
     def before_json(self, obj: models.AuditEvent) -> SafeString:

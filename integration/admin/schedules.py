@@ -2,20 +2,59 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext_lazy as _
 from django_celery_beat.admin import PeriodicTaskAdmin as BeatPeriodicTaskAdmin
-from django_celery_beat.admin import PeriodicTaskForm
+from django_celery_beat.admin import PeriodicTaskForm as BeatPeriodicTaskForm
 from django_celery_beat.models import PeriodicTask
 
 from integration import selectors
 from integration.admin.common import portal_link
+from integration.inputs import is_ascii_digits
 
 admin.site.unregister(PeriodicTask)
+
+BAD_DATE = "The date drill-down takes a year, month and day in digits."
+
+# What each JSON field must hold: beat calls apply_async(*args, **kwargs, headers=headers) with them.
+JSON_SHAPES = {"args": (list, _("Enter a JSON list, e.g. [].")), "kwargs": (dict, _("Enter a JSON object, e.g. {}."))}
+JSON_SHAPES["headers"] = JSON_SHAPES["kwargs"]
+
+
+class PeriodicTaskForm(BeatPeriodicTaskForm):
+    """django-celery-beat's form, hardened: its clean() indexes `task` even when that field failed (a 500), and
+    it takes `null` or a list for kwargs and headers, which the scheduler then cannot apply."""
+
+    def clean(self) -> dict[str, Any]:
+        self.cleaned_data.setdefault("task", "")
+        return super().clean()
+
+    def _clean_shaped_json(self, field: str) -> str:
+        value = self.cleaned_data.get(field) or ""
+        shape, message = JSON_SHAPES[field]
+        try:
+            parsed = json.loads(value) if value or field != "headers" else {}
+        except ValueError:
+            parsed = None
+        if not isinstance(parsed, shape):
+            raise forms.ValidationError(message)
+        return value
+
+    def clean_args(self) -> str:
+        return self._clean_shaped_json("args")
+
+    def clean_kwargs(self) -> str:
+        return self._clean_shaped_json("kwargs")
+
+    def clean_headers(self) -> str:
+        return self._clean_shaped_json("headers")
 
 
 class ScheduleForm(PeriodicTaskForm):
@@ -50,6 +89,15 @@ class PeriodicTaskAdmin(BeatPeriodicTaskAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).select_related("object_sync__portal")
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+        """The date drill-down (`start_time__year` …) takes digits only: Django turns a huge year into a date
+        with OverflowError (a 500)."""
+        for part in ("year", "month", "day"):
+            value = request.GET.get(f"{self.date_hierarchy}__{part}")
+            if value is not None and not is_ascii_digits(value, max_length=4):
+                return HttpResponseBadRequest(BAD_DATE, content_type="text/plain; charset=utf-8")
+        return super().changelist_view(request, extra_context)
 
     @admin.display(description="Portal")
     def portal(self, obj: PeriodicTask) -> SafeString | str:

@@ -29,6 +29,7 @@ import urllib3
 from django.conf import settings
 from requests.adapters import HTTPAdapter
 
+from integration import metrics
 from integration.clients.errors import ApiError, RescheduleError, TransientError
 
 logger = logging.getLogger("integration.http")
@@ -176,9 +177,11 @@ class HttpClient:
         except requests.RequestException as exc:
             self.stats.errors += 1
             self._log(method, log_path, None, started, "")
+            metrics.api_call_count(service=self.service, status=None)
             return self._network_error(exc, idempotent), None
         cid = response.headers.get("X-HubSpot-Correlation-Id", "") or str(uuid.uuid4())
         self._log(method, log_path, response.status_code, started, cid)
+        metrics.api_call_count(service=self.service, status=response.status_code)
         self.stats.by_status[response.status_code] = self.stats.by_status.get(response.status_code, 0) + 1
         if 200 <= response.status_code < 300 or response.status_code in accept:
             return None, response

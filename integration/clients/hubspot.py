@@ -83,6 +83,13 @@ class Failed:
     key: str
     message: str
     category: str
+    # HubSpot's `errors[]` of the error ({code, message, context.propertyName}); empty when it sent none.
+    details: tuple[dict[str, Any], ...] = ()
+
+
+def _details(body: object) -> tuple[dict[str, Any], ...]:
+    errors = body.get("errors") if isinstance(body, dict) else None
+    return tuple(e for e in errors or () if isinstance(e, dict))
 
 
 @dataclass(frozen=True)
@@ -345,7 +352,7 @@ class HubSpotClient:
             if exc.status != 400 or len(chunk) == 1:
                 if exc.status != 400:
                     raise
-                outcome.failed.append(Failed(chunk[0][0], exc.message, exc.category))
+                outcome.failed.append(Failed(chunk[0][0], exc.message, exc.category, _details(exc.body)))
                 return
             # A 400 for the whole batch: split it so one bad input cannot sink the others.
             middle = len(chunk) // 2
@@ -379,7 +386,7 @@ class HubSpotClient:
         answered = {w.key for w in answer.written} | {f.key for f in answer.failed}
         unanswered = [item for item in chunk if item[0] not in answered]
         if len(unanswered) == 1:
-            outcome.failed.append(Failed(unanswered[0][0], error.message, error.category))
+            outcome.failed.append(Failed(unanswered[0][0], error.message, error.category, error.details))
             return
         middle = len(unanswered) // 2
         for part in (unanswered[:middle], unanswered[middle:]):
@@ -395,7 +402,8 @@ class HubSpotClient:
             context = error.get("context") or {}
             keys = context.get("objectWriteTraceId") or context.get("ids") or [""]
             for key in keys:
-                outcome.failed.append(Failed(str(key), str(error.get("message", "")), str(error.get("category", ""))))
+                message, category = str(error.get("message", "")), str(error.get("category", ""))
+                outcome.failed.append(Failed(str(key), message, category, _details(error)))
 
     # Reference: https://developers.hubspot.com/docs/api-reference/crm-objects-v3/batch/read
     def batch_read(
@@ -557,6 +565,31 @@ class HubSpotClient:
         path = CALLBACK_COMPLETE_PATH.format(version=self.version, callback_id=quote(callback_id, safe=""))
         body = {"outputFields": dict(output_fields), "typedOutputs": {}}
         self.call("POST", path, json=body, idempotent=True)
+
+    # Reference: https://developers.hubspot.com/docs/api-reference/crm-associations-v4/batch/read
+    def associations_read(self, from_type: str, to_type: str, ids: Sequence[str]) -> dict[str, set[str]]:
+        """The `to_type` ids each of `ids` is associated with (a record with none is answered as a per-input
+        404 NO_ASSOCIATIONS_FOUND in a 207, read here as an empty set)."""
+        found: dict[str, set[str]] = {str(i): set() for i in ids}
+        path = f"/crm/associations/{self.version}/{from_type}/{to_type}/batch/read"
+        for chunk in _chunks(list(ids)):
+            data = self._json("POST", path, json={"inputs": [{"id": i} for i in chunk]}, idempotent=True)
+            for result in data.get("results", []):
+                found.setdefault(str(result["from"]["id"]), set()).update(
+                    str(to["toObjectId"]) for to in result.get("to", [])
+                )
+        return found
+
+    # Reference: https://developers.hubspot.com/docs/api-reference/crm-associations-v4/batch/archive
+    def dissociate_batch(self, from_type: str, to_type: str, pairs: Sequence[tuple[str, str]]) -> None:
+        """Remove every association between each (from_id, to_id) pair."""
+        by_source: dict[str, list[str]] = {}
+        for from_id, to_id in pairs:
+            by_source.setdefault(from_id, []).append(to_id)
+        path = f"/crm/associations/{self.version}/{from_type}/{to_type}/batch/archive"
+        for chunk in _chunks(list(by_source.items())):
+            body = {"inputs": [{"from": {"id": a}, "to": [{"id": b} for b in to_ids]} for a, to_ids in chunk]}
+            self.call("POST", path, json=body, idempotent=True)
 
     # -- pipelines and account --------------------------------------------------------------------
 

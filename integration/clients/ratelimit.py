@@ -21,6 +21,7 @@ from limits import RateLimitItemPerSecond
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
+from integration import metrics
 from integration.clients.errors import TransientError
 
 TIGHTEN_SECONDS = 60
@@ -159,6 +160,7 @@ class PortalRateLimiter:
                 )
             self.sleep(wait)
             waited += wait
+            metrics.rate_limit_wait_count(limit=self.key.partition(":")[0], seconds=wait)
 
     def tighten(self) -> None:
         """Halve the window for a minute after an unexpected 429."""

@@ -103,6 +103,8 @@ def credentials_save(
                 "api_key": key,
                 "api_key_last4": key[-4:],
                 "verified_at": timezone.now() if verify else None,
+                # A refusal was about the key Kleer saw then: a new or re-verified key starts clean.
+                "refused_at": None if verify or api_key else (current.refused_at if current else None),
             },
         )
         audit_record(
@@ -114,3 +116,20 @@ def credentials_save(
             after={"company_id": company_id, "api_key_change": "changed" if api_key else "kept"},
         )
     return creds
+
+
+def credentials_mark_refused(*, portal: Portal) -> bool:
+    """Kleer answered 401 to the saved key during a run: remember it, so the General tab says so instead of
+    "Configured" and tells the customer to enter a new key. Audited once per refusal, not once per run."""
+    updated = KleerCredentials.objects.filter(portal=portal, refused_at__isnull=True).update(
+        refused_at=timezone.now(), verified_at=None
+    )
+    if updated:
+        audit_record(
+            portal=portal,
+            actor=Actor.system(),
+            action="credentials.refused",
+            target="Kleer credentials",
+            after={"kleer": "HTTP 401 to the saved key during a sync"},
+        )
+    return bool(updated)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterable
 from typing import Any
 
 from django.core.cache import cache
@@ -28,25 +29,50 @@ def hubspot_properties(*, object_sync: ObjectSync, refresh: bool = False) -> lis
     if cached is not None:
         return cached
     client = HubSpotClient(installation=object_sync.portal.installation, allow_sleep=False)
+    return properties_cache_store(object_sync=object_sync, raw=client.properties(object_sync.hubspot_object))
+
+
+def properties_cache_store(*, object_sync: ObjectSync, raw: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Cache the target's writable properties from HubSpot's answer `raw` (the mapping dialog's list); the sync
+    calls it after creating properties, so the dialog and the tab's default checks see them at once."""
     target = catalog.HUBSPOT_OBJECTS.get(object_sync.hubspot_object)
     found = [
-        {
-            "name": p["name"],
-            "label": p.get("label") or p["name"],
-            "type": p.get("type"),
-            "fieldType": p.get("fieldType"),
-            # An enumeration takes only its option values; the mapping form checks default values against them.
-            "options": [o["value"] for o in p.get("options") or [] if "value" in o],
-            "optionLabels": {o["value"]: o.get("label", "") for o in p.get("options") or [] if "value" in o},
-        }
-        for p in client.properties(object_sync.hubspot_object)
+        property_shape(p)
+        for p in raw
         if not (p.get("modificationMetadata") or {}).get("readOnlyValue")
         and not (target and target.is_read_only(p["name"]))
         and p["name"] != catalog.KLEER_ID_PROPERTY
     ]
     found.sort(key=lambda p: p["label"].lower())
-    cache.set(key, found, CACHE_SECONDS)
+    cache.set(_cache_key(object_sync), found, CACHE_SECONDS)
     return found
+
+
+def property_shape(p: dict[str, Any]) -> dict[str, Any]:
+    """One property as the mapping form and the default checks read it."""
+    return {
+        "name": p["name"],
+        "label": p.get("label") or p["name"],
+        "type": p.get("type"),
+        "fieldType": p.get("fieldType"),
+        # An enumeration takes only its option values; the mapping form checks default values against them.
+        "options": [o["value"] for o in p.get("options") or [] if "value" in o],
+        "optionLabels": {o["value"]: o.get("label", "") for o in p.get("options") or [] if "value" in o},
+    }
+
+
+def planned_property(*, spec: catalog.ObjectSpec, name: str, kleer_field: str) -> dict[str, Any] | None:
+    """The property the first sync will create for a `kleer_…` mapping (its type comes from the catalog), shaped
+    like `property_shape`; None for a HubSpot property the integration does not create."""
+    if not catalog.is_custom_property(name) or (kleer_field and not spec.has_field(kleer_field)):
+        return None
+    return property_shape(spec.property_definition(name, kleer_field or None).as_payload())
+
+
+def cached_properties(*, object_sync: ObjectSync) -> dict[str, dict[str, Any]] | None:
+    """The cached property list by name, without asking HubSpot (None when nothing is cached)."""
+    cached = cache.get(_cache_key(object_sync))
+    return None if cached is None else {p["name"]: p for p in cached}
 
 
 def hubspot_property_create(

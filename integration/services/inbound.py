@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from integration import catalog
 from integration.clients.errors import PermanentError, TransientError
+from integration.logs import log_context_set
 from integration.models import (
     FieldMapping,
     HubSpotInstallation,
@@ -35,6 +36,7 @@ from integration.models import (
 from integration.services.audit import Actor, audit_record
 from integration.services.object_syncs import inbound_active
 from integration.services.record_errors import record_error_upsert, record_errors_resolve
+from integration.sync import explain
 
 logger = logging.getLogger("integration.inbound")
 
@@ -299,6 +301,7 @@ def inbound_events_process(*, portal_id: int, final_attempt: bool = True) -> dic
         return {}
     try:
         portal = Portal.objects.select_related("installation").get(pk=portal_id)
+        log_context_set(portal=portal.hub_id)
         uninstalls = [e for e in events if e.subscription_type == UNINSTALL]
         if uninstalls:
             _uninstall(portal, uninstalls, [e for e in events if e.subscription_type != UNINSTALL])
@@ -378,28 +381,49 @@ def _apply_one(
     except TransientError as exc:
         if not final_attempt:
             return "retry"
-        return _fail(context, object_id, events, f"Kleer did not accept the change after several tries: {exc}")
+        message = f"Kleer did not accept the change after several tries: {exc}"
+        return _fail(context, object_id, events, message, reason=exc.message, retried=True)
     except (PermanentError, catalog.TransformError) as exc:
-        return _fail(context, object_id, events, f"Kleer refused the change: {exc}")
+        reason = exc.message if isinstance(exc, PermanentError) else str(exc)
+        return _fail(context, object_id, events, f"Kleer refused the change: {exc}", reason=reason)
     _succeed(context, object_id, events, outcome)
     return "processed"
 
 
-def _fail(context: Any, object_id: str, events: Sequence[InboundEvent], message: str) -> str:
+def _fail(
+    context: Any,
+    object_id: str,
+    events: Sequence[InboundEvent],
+    message: str,
+    *,
+    reason: str = "",
+    retried: bool = False,
+) -> str:
     object_sync = context.object_sync
     linked = SyncedRecord.objects.filter(
         portal_id=object_sync.portal_id, object_type=object_sync.object_type, hubspot_id=object_id
     ).first()
+    kleer_id = linked.kleer_id if linked else f"hubspot:{object_id}"
+    properties = sorted({e.property_name for e in events})
+    customer = explain.inbound_error_text(
+        spec=object_sync.spec,
+        kleer_id=kleer_id,
+        hubspot_id=object_id,
+        properties=properties,
+        reason=reason or message,
+        retried=retried,
+    )
     record_error_upsert(
         run=None,
         portal_id=object_sync.portal_id,
         object_type=object_sync.object_type,
-        kleer_id=linked.kleer_id if linked else f"hubspot:{object_id}",
+        kleer_id=kleer_id,
         hubspot_id=object_id,
         message=message,
         category="INBOUND",
         direction=SyncDirection.INBOUND,
-        payload={"properties": sorted({e.property_name for e in events})},
+        payload={"properties": properties},
+        customer_message=customer,
     )
     _finish(events, InboundEvent.Status.FAILED, message)
     return "failed"

@@ -103,9 +103,15 @@ def portal_install(
     hub_domain: str = "",
 ) -> Portal:
     """Create the portal on first install, or reconnect it (keeping its configuration) on a reinstall."""
-    portal, created = Portal.objects.get_or_create(hub_id=hub_id, defaults={"name": name, "hub_domain": hub_domain})
+    # HubSpot's account info has no account name (account-info PortalInformationResponse, hubspot-api.md §1.3);
+    # the account's domain from token introspection is what HubSpot shows to tell accounts apart.
+    portal, created = Portal.objects.get_or_create(
+        hub_id=hub_id, defaults={"name": name or hub_domain, "hub_domain": hub_domain}
+    )
     if not created and (name or hub_domain):
-        portal.name, portal.hub_domain = name or portal.name, hub_domain or portal.hub_domain
+        # A name support gave the portal is kept; a blank one is filled.
+        portal.name = name or portal.name or hub_domain
+        portal.hub_domain = hub_domain or portal.hub_domain
         portal.save(update_fields=["name", "hub_domain", "updated_at"])
     HubSpotInstallation.objects.update_or_create(
         portal=portal,

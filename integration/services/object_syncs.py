@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from integration.catalog import Plan
@@ -72,8 +73,10 @@ def object_sync_set_enabled(
             raise ObjectSyncError(" ".join(reasons))
     with transaction.atomic():
         object_sync.enabled = enabled
-        object_sync.save(update_fields=["enabled", "updated_at"])
-        schedule_apply(object_sync=object_sync)
+        # Switched on: beat runs it once at its next tick, whatever the interval, and the tab says "queued".
+        object_sync.run_requested_at = timezone.now() if enabled else object_sync.run_requested_at
+        object_sync.save(update_fields=["enabled", "run_requested_at", "updated_at"])
+        schedule_apply(object_sync=object_sync, run_soon=enabled)
         audit_record(
             portal=object_sync.portal,
             actor=actor,

@@ -29,6 +29,7 @@ def record_error_upsert(
     direction: str = SyncDirection.OUTBOUND,
     candidates: list[dict] | None = None,
     parked: bool = False,
+    customer_message: str = "",
 ) -> RecordError:
     """Record one more failed attempt for a record in one direction; park it after MAX_ATTEMPTS, or at once with
     `parked` (an ambiguous match waits for a person: retrying cannot decide it).
@@ -47,6 +48,7 @@ def record_error_upsert(
         if not created:
             error.attempts = F("attempts") + 1
         error.run, error.message, error.category = run, message[:5000], category[:60]
+        error.customer_message = customer_message[:5000]
         error.hubspot_id = hubspot_id or error.hubspot_id
         error.payload_excerpt = payload or {}
         error.candidates = candidates or []

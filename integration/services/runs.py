@@ -8,7 +8,8 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from integration.models import ObjectSync, SyncRun
+from integration import metrics
+from integration.models import ObjectSync, Portal, SyncRun
 
 # A running run whose heartbeat (written after every batch) is older than this belongs to a dead worker:
 # the lock is taken over. One batch is at most ~100 HubSpot calls, far below this.
@@ -16,8 +17,28 @@ STALE_AFTER = dt.timedelta(seconds=settings.SYNC_HEARTBEAT_TIMEOUT)
 
 
 # The counters a run keeps as it goes (written with every heartbeat, so a run that fails keeps what it did).
-COUNT_FIELDS = ("read", "unchanged", "created", "updated", "failed", "skipped", "deleted", "matched")
+COUNT_FIELDS = (
+    "read",
+    "unchanged",
+    "created",
+    "updated",
+    "failed",
+    "skipped",
+    "skipped_reasons",
+    "deleted",
+    "matched",
+)
 REDELIVERED = "its worker died; the redelivered task took over"
+SKIPPED_RUNNING = "another run of this object was in progress"
+
+
+class PortalBusyError(Exception):
+    """The portal already runs SYNC_MAX_RUNS_PER_PORTAL syncs; the task queues itself again (not a failure)."""
+
+    def __init__(self, *, running: int, cap: int) -> None:
+        super().__init__(f"the portal already has {running} syncs running (SYNC_MAX_RUNS_PER_PORTAL={cap})")
+        self.running = running
+        self.cap = cap
 
 
 def _abandon_dead(object_sync: ObjectSync, task_id: str) -> int:
@@ -34,7 +55,28 @@ def _abandon_dead(object_sync: ObjectSync, task_id: str) -> int:
             status=SyncRun.Status.ABANDONED, finished_at=now, error=REDELIVERED
         )
     stale = running.filter(heartbeat_at__lt=now - STALE_AFTER)
-    return taken + stale.update(status=SyncRun.Status.ABANDONED, finished_at=now, error="worker stopped responding")
+    taken += stale.update(status=SyncRun.Status.ABANDONED, finished_at=now, error="worker stopped responding")
+    if taken:
+        metrics.run_count(object_type=object_sync.object_type, status=SyncRun.Status.ABANDONED, runs=taken)
+    return taken
+
+
+def _portal_cap_check(object_sync: ObjectSync, cap: int) -> None:
+    """Raise PortalBusyError when the portal already runs `cap` syncs of other objects (0 = no cap).
+
+    Called in the transaction that creates the run, under a lock on the portal row, so two workers starting
+    runs of one portal at once count each other and the cap holds exactly. A run of this same object is left
+    to the run lock (the insert fails and the duplicate is recorded skipped, as before)."""
+    if not cap:
+        return
+    list(Portal.objects.select_for_update().filter(pk=object_sync.portal_id).values_list("pk"))
+    running = SyncRun.objects.filter(portal_id=object_sync.portal_id, status=SyncRun.Status.RUNNING)
+    if running.filter(object_type=object_sync.object_type).exists():
+        return
+    # A run with a stale heartbeat is a dead worker's, ended when its own object next starts: not counted.
+    count = running.filter(heartbeat_at__gte=timezone.now() - STALE_AFTER).count()
+    if count >= cap:
+        raise PortalBusyError(running=count, cap=cap)
 
 
 def sync_run_start(*, object_sync: ObjectSync, trigger: str, task_id: str = "") -> tuple[SyncRun, bool]:
@@ -42,11 +84,12 @@ def sync_run_start(*, object_sync: ObjectSync, trigger: str, task_id: str = "") 
 
     The lock is the unique partial constraint on running runs, so it holds across processes and machines;
     a run whose worker died is recognised by its stale heartbeat, or by its task being delivered again, and
-    taken over.
+    taken over. Raises PortalBusyError, recording nothing, when the portal is at SYNC_MAX_RUNS_PER_PORTAL.
     """
     _abandon_dead(object_sync, task_id)
     try:
         with transaction.atomic():
+            _portal_cap_check(object_sync, settings.SYNC_MAX_RUNS_PER_PORTAL)
             run = SyncRun.objects.create(
                 portal_id=object_sync.portal_id,
                 object_type=object_sync.object_type,
@@ -57,15 +100,21 @@ def sync_run_start(*, object_sync: ObjectSync, trigger: str, task_id: str = "") 
             )
         return run, True
     except IntegrityError:
-        skipped = SyncRun.objects.create(
-            portal_id=object_sync.portal_id,
-            object_type=object_sync.object_type,
-            trigger=trigger,
-            status=SyncRun.Status.SKIPPED,
-            finished_at=timezone.now(),
-            error="another run of this object was in progress",
-        )
+        skipped = sync_run_skip(object_sync=object_sync, trigger=trigger, reason=SKIPPED_RUNNING)
         return skipped, False
+
+
+def sync_run_skip(*, object_sync: ObjectSync, trigger: str, reason: str) -> SyncRun:
+    """Record a run that did not start, with the reason (a duplicate, a switched-off object, a paused portal)."""
+    metrics.run_count(object_type=object_sync.object_type, status=SyncRun.Status.SKIPPED)
+    return SyncRun.objects.create(
+        portal_id=object_sync.portal_id,
+        object_type=object_sync.object_type,
+        trigger=trigger,
+        status=SyncRun.Status.SKIPPED,
+        finished_at=timezone.now(),
+        error=reason,
+    )
 
 
 def sync_run_heartbeat(*, run: SyncRun, counts: object | None = None) -> None:
@@ -87,6 +136,8 @@ def sync_run_finish(*, run: SyncRun, status: str, error: str = "") -> SyncRun:
     run.error = error[:5000]
     run.finished_at = timezone.now()
     run.save()
+    records = {outcome: getattr(run, outcome) for outcome in metrics.RECORD_OUTCOMES}
+    metrics.run_count(object_type=run.object_type, status=status, records=records)
     ObjectSync.objects.filter(portal_id=run.portal_id, object_type=run.object_type).update(
         last_run_at=run.finished_at,
         last_outcome=status,

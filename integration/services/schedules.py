@@ -8,9 +8,11 @@ toggle (and the portal's pause).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 from django.db import transaction
+from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from integration.models import HubSpotInstallation, ObjectSync, Portal
@@ -29,10 +31,13 @@ def interval_for(minutes: int) -> IntervalSchedule:
 
 
 @transaction.atomic
-def schedule_apply(*, object_sync: ObjectSync) -> PeriodicTask | None:
+def schedule_apply(*, object_sync: ObjectSync, run_soon: bool = False) -> PeriodicTask | None:
     """Make the beat entry of `object_sync` match its toggle and the portal's state.
 
-    Line items are synced with their parents, so they never get an entry of their own.
+    Line items are synced with their parents, so they never get an entry of their own. `run_soon` (an object
+    just switched on) makes beat fire the entry at its next tick, whatever its interval: beat counts an
+    interval from `last_run_at`, or from `date_changed` when it never ran, so a daily object switched on
+    would otherwise first run a day later.
     """
     spec = object_sync.spec
     if spec.synced_with:
@@ -45,11 +50,41 @@ def schedule_apply(*, object_sync: ObjectSync) -> PeriodicTask | None:
         if not should_run:
             return None
         task = _entry_claim(object_sync=object_sync)
+    fields = []
     if task.enabled != should_run:
         task.enabled = should_run
+        fields.append("enabled")
+    if run_soon and should_run:
+        task.last_run_at = timezone.now() - _period(task)
+        fields.append("last_run_at")
+    if fields:
         # save() bumps PeriodicTasks; date_changed tells beat which row to re-read (integration/beat.py).
-        task.save(update_fields=["enabled", "last_run_at", "date_changed"])
+        task.save(update_fields=[*fields, "date_changed"])
     return task
+
+
+def _period(task: PeriodicTask) -> dt.timedelta:
+    """How far back `last_run_at` must be for beat to find the entry due now."""
+    if task.interval is not None:
+        return dt.timedelta(**{task.interval.period: task.interval.every})
+    return dt.timedelta(days=366)  # a crontab (or other schedule an ops edit chose): due after any past run
+
+
+def schedule_next_run(*, task: PeriodicTask | None, now: dt.datetime | None = None) -> dt.datetime | None:
+    """When beat will fire `task` next, computed as django-celery-beat does (schedulers.ModelEntry): from
+    `last_run_at`, or `date_changed` when it never ran (so a new entry first fires one interval after it was
+    saved), through the entry's own schedule (interval or crontab). A time in the past means "at beat's next
+    tick" (it checks every few seconds); None when the entry is off or has no schedule we can compute."""
+    if task is None or not task.enabled:
+        return None
+    schedule = task.interval or task.crontab
+    base = task.last_run_at or task.date_changed
+    if schedule is None or base is None:
+        return None
+    if task.interval is not None:
+        return base + _period(task)
+    remaining = schedule.schedule.remaining_estimate(timezone.localtime(base))
+    return (now or timezone.now()) + remaining
 
 
 def _entry_claim(*, object_sync: ObjectSync) -> PeriodicTask:

@@ -11,12 +11,21 @@ from django.utils.translation import gettext as _
 
 from integration import catalog
 from integration.catalog import Plan
-from integration.clients.errors import ApiError, TransientError
+from integration.clients import kleer as kleer_client
+from integration.clients.errors import ApiError, AuthenticationError, TransientError
 from integration.clients.hubspot import HubSpotClient
 from integration.clients.kleer import KleerClient
+from integration.logs import log_context, log_context_set
 from integration.models import HubSpotInstallation, KleerCredentials, ObjectSync, Portal, SyncRun
 from integration.services.audit import Actor, audit_record
-from integration.services.runs import sync_run_counts_reload, sync_run_finish, sync_run_start
+from integration.services.credentials import credentials_mark_refused
+from integration.services.runs import (
+    PortalBusyError,
+    sync_run_counts_reload,
+    sync_run_finish,
+    sync_run_skip,
+    sync_run_start,
+)
 from integration.sync.engine import RunResult, object_sync_execute
 
 logger = logging.getLogger("integration.sync")
@@ -75,23 +84,36 @@ def object_sync_run(
     re-raised so the task can retry later.
     """
     object_sync = _load(object_sync_id)
-    blocker = object_sync_blocker(object_sync, require_enabled=require_enabled)
-    if blocker:
-        return SyncRun.objects.create(
-            portal=object_sync.portal,
-            object_type=object_sync.object_type,
-            trigger=trigger,
-            status=SyncRun.Status.SKIPPED,
-            finished_at=timezone.now(),
-            error=blocker,
+    with log_context(portal=object_sync.portal.hub_id, object_type=object_sync.object_type):
+        blocker = object_sync_blocker(object_sync, require_enabled=require_enabled)
+        if blocker:
+            logger.info("sync skipped: %s", blocker)
+            return sync_run_skip(object_sync=object_sync, trigger=trigger, reason=blocker)
+        run, acquired = sync_run_start(object_sync=object_sync, trigger=trigger, task_id=task_id)
+        if not acquired:
+            logger.info("sync skipped: %s", run.error)
+            return run
+        log_context_set(run=run.pk)
+        logger.info("sync run started (trigger %s%s)", trigger, ", full" if full else "")
+        run = _execute(object_sync, run, full)
+        logger.info(
+            "sync run ended %s: %s read, %s created, %s updated, %s failed",
+            run.status,
+            run.read,
+            run.created,
+            run.updated,
+            run.failed,
         )
-    run, acquired = sync_run_start(object_sync=object_sync, trigger=trigger, task_id=task_id)
-    if not acquired:
         return run
+
+
+def _execute(object_sync: ObjectSync, run: SyncRun, full: bool) -> SyncRun:
     kleer, hubspot = clients_for(object_sync.portal)
     try:
         result = object_sync_execute(object_sync=object_sync, run=run, kleer=kleer, hubspot=hubspot, full=full)
     except (ApiError, catalog.TransformError) as exc:
+        if isinstance(exc, AuthenticationError) and exc.service == kleer_client.SERVICE and exc.status == 401:
+            credentials_mark_refused(portal=object_sync.portal)
         _fail(run, hubspot, str(exc))
         if isinstance(exc, TransientError):
             raise
@@ -138,7 +160,7 @@ def _count_calls(run: SyncRun, hubspot: HubSpotClient) -> None:
 
 def _finish(run: SyncRun, object_sync: ObjectSync, result: RunResult, hubspot: HubSpotClient) -> SyncRun:
     # The run read Kleer with the saved key, which proves it as well as the check on saving does.
-    KleerCredentials.objects.filter(portal_id=run.portal_id).update(verified_at=timezone.now())
+    KleerCredentials.objects.filter(portal_id=run.portal_id).update(verified_at=timezone.now(), refused_at=None)
     counts = result.counts[object_sync.object_type]
     counts.apply_to(run)
     _count_calls(run, hubspot)
@@ -178,6 +200,8 @@ def portal_sync_run(
             continue
         try:
             runs.append(object_sync_run(object_sync_id=object_sync.pk, trigger=trigger, full=full))
+        except PortalBusyError as exc:
+            runs.append(sync_run_skip(object_sync=object_sync, trigger=trigger, reason=str(exc)))
         except TransientError:
             runs.append(SyncRun.objects.filter(portal=portal, object_type=object_type).latest("started_at"))
     return runs
@@ -193,7 +217,12 @@ def object_sync_request_run(*, object_sync: ObjectSync, actor: Actor, full: bool
     blocker = object_sync_blocker(object_sync)
     if blocker:
         raise SyncRequestError(blocker[0].upper() + blocker[1:] + ".")
+    unreachable = task_queue_error()
+    if unreachable:
+        raise SyncRequestError(unreachable)
     trigger = SyncRun.Trigger.FULL if full else SyncRun.Trigger.MANUAL
+    # The tab says "queued" until a run starts after this moment.
+    ObjectSync.objects.filter(pk=object_sync.pk).update(run_requested_at=timezone.now())
     task.delay_on_commit(object_sync.pk, trigger, full)
     if audit:
         audit_record(
@@ -205,6 +234,25 @@ def object_sync_request_run(*, object_sync: ObjectSync, actor: Actor, full: bool
         )
     logger.info("sync requested for %s %s by %s", object_sync.portal.hub_id, object_sync.object_type, actor.label)
     return trigger
+
+
+def task_queue_error() -> str:
+    """Why a run cannot be queued now ("" when the broker answers), asked before anything is written.
+
+    The task is sent after commit; a broker that is down would fail there, after the request was audited, as
+    a 500. One connection attempt without retries keeps the answer quick (a refused port fails at once).
+    """
+    from config.celery_app import app
+
+    if app.conf.task_always_eager:
+        return ""
+    try:
+        with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=2)
+    except Exception as exc:  # kombu raises transport-specific errors (redis, amqp, OSError)
+        logger.warning("task queue unreachable: %s", exc.__class__.__name__)
+        return f"The task queue is unreachable ({exc.__class__.__name__}): nothing was queued. Try again later."
+    return ""
 
 
 class SyncRequestError(ValueError):

@@ -25,7 +25,7 @@ from integration.clients.kleer import KleerClient, KleerRecord
 from integration.models import ObjectSync, Portal, SyncedRecord, SyncRun
 from integration.services.object_syncs import inbound_active
 from integration.services.runs import sync_run_heartbeat
-from integration.sync import readers
+from integration.sync import explain, readers
 from integration.sync.schema import schema_ensure
 from integration.sync.writer import Counts, Outgoing, Writer, hubspot_key
 
@@ -177,13 +177,13 @@ def _process_batch(writer: Writer, batch: Sequence[KleerRecord], seen: set[str])
         if writer.spec.includes(record.data):
             included.append(record.data)
         else:
-            writer.counts.skipped += 1
+            writer.counts.skip("filtered")
     included = _without_new_update_only(writer, included)
     writer.write(writer.prepare(included))
     if gone:
         # `_handle_gone` counts those still live in HubSpot as deleted at the end of the run; the rest (never
         # synced, or marked deleted before) are skipped, so that every record read appears in exactly one count.
-        writer.counts.skipped += len(gone) - _live_records(writer).filter(kleer_id__in=gone).count()
+        writer.counts.skip("deleted_in_kleer", len(gone) - _live_records(writer).filter(kleer_id__in=gone).count())
 
 
 def _without_new_update_only(writer: Writer, records: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
@@ -194,7 +194,7 @@ def _without_new_update_only(writer: Writer, records: list[Mapping[str, Any]]) -
         return records
     live = set(_live_records(writer).filter(kleer_id__in=candidates).values_list("kleer_id", flat=True))
     kept = [r for r in records if writer.spec.kleer_id(r) not in candidates - live]
-    writer.counts.skipped += len(records) - len(kept)
+    writer.counts.skip("not_in_hubspot", len(records) - len(kept))
     return kept
 
 
@@ -217,7 +217,10 @@ def _write_children(parent: Writer, children: Writer, parents: Sequence[Outgoing
         try:
             found = CHILD_ROWS[parent.object_type](item.record)
         except catalog.TransformError as exc:
-            parent.fail(item.kleer_id, f"line items: {exc}", "TRANSFORM")
+            text = explain.transform_error_text(
+                spec=parent.spec, record=item.record, kleer_id=item.kleer_id, message=f"its rows: {exc}"
+            )
+            parent.fail(item.kleer_id, f"line items: {exc}", "TRANSFORM", customer_message=text)
             continue
         rows += found
         links += [[(parent.object_type, item.kleer_id)]] * len(found)

@@ -23,6 +23,7 @@ from integration import catalog
 from integration.clients.errors import PermanentError
 from integration.clients.hubspot import FEATURE_NOT_ENABLED, HubSpotClient
 from integration.models import FieldMapping, ObjectSync
+from integration.services.hubspot_properties import properties_cache_store
 
 KLEER_DELETED = catalog.PropertyDefinition(
     name="kleer_deleted",
@@ -100,6 +101,9 @@ def schema_ensure(
     created = _in_parallel(lambda d: hubspot.property_create(target, d.as_payload()), missing_definitions)
     for definition, answer in zip(missing_definitions, created, strict=True):
         existing[definition.name] = answer
+    if missing_definitions:
+        # The mapping dialog and the tab's default checks read the cached list: refresh it with what exists now.
+        properties_cache_store(object_sync=object_sync, raw=existing.values())
     if not existing[catalog.KLEER_ID_PROPERTY].get("hasUniqueValue"):
         raise SchemaError(
             f"The HubSpot property kleer_id on {target} exists but is not unique; the sync needs it unique "

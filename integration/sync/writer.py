@@ -20,7 +20,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from integration import catalog
-from integration.clients.hubspot import ASSOCIATION_BATCH_LIMIT, BatchOutcome, HubSpotClient
+from integration.clients.errors import ApiError
+from integration.clients.hubspot import ASSOCIATION_BATCH_LIMIT, BatchOutcome, Failed, HubSpotClient
 from integration.models import FieldMapping, InboundEvent, SyncedRecord, SyncRun
 from integration.services.record_errors import (
     record_error_upsert,
@@ -28,6 +29,7 @@ from integration.services.record_errors import (
     record_errors_resolve,
 )
 from integration.services.synced_records import links_fingerprints_store, synced_records_upsert
+from integration.sync import explain
 from integration.sync.matching import link_existing
 
 # invoices, agreements and projects may all sync to deals; kleer_id is unique per HubSpot object, so on a
@@ -49,10 +51,21 @@ class Counts:
     skipped: int = 0
     deleted: int = 0
     matched: int = 0  # linked to an existing HubSpot record instead of creating one (sync/matching.py)
+    skipped_reasons: dict[str, int] = field(default_factory=dict)  # SKIP_REASONS key → count; sums to `skipped`
+
+    def skip(self, reason: str, count: int = 1) -> None:
+        """Count `count` records as skipped for `reason` (a SKIP_REASONS key), so the tab can say why."""
+        if count > 0:
+            self.skipped += count
+            self.skipped_reasons[reason] = self.skipped_reasons.get(reason, 0) + count
 
     def apply_to(self, run: SyncRun) -> None:
         for name, value in vars(self).items():
-            setattr(run, name, value)
+            setattr(run, name, dict(value) if isinstance(value, dict) else value)
+
+
+# Why a record read from Kleer was not written (SyncRun.skipped_reasons keys; the tab words them).
+SKIP_REASONS = ("filtered", "waiting_retry", "hubspot_edit_pending", "deleted_in_kleer", "not_in_hubspot")
 
 
 @dataclass
@@ -151,6 +164,7 @@ class Writer:
     )
     _links: LinkQueue = field(default_factory=lambda: LinkQueue(), repr=False)
     _errors: ErrorState | None = field(default=None, repr=False)
+    _labels: dict[str, str] | None = field(default=None, repr=False)
 
     @property
     def spec(self) -> catalog.ObjectSpec:
@@ -176,7 +190,7 @@ class Writer:
         prepared = []
         for index, record in enumerate(records):
             if waiting and (self.spec.kleer_id(record) or "") in waiting:
-                self.counts.skipped += 1
+                self.counts.skip("waiting_retry")
                 continue
             item = self.outgoing(record, links=links[index] if links else ())
             if item is not None:
@@ -195,7 +209,8 @@ class Writer:
                 extra_properties=self.extra_properties,
             )
         except catalog.TransformError as exc:
-            self.fail(kleer_id, str(exc), "TRANSFORM", payload={"kleer_id": kleer_id})
+            text = explain.transform_error_text(spec=self.spec, record=record, kleer_id=kleer_id, message=str(exc))
+            self.fail(kleer_id, str(exc), "TRANSFORM", payload={"kleer_id": kleer_id}, customer_message=text)
             return None
         all_links = [*self._links_of(record), *links]
         return Outgoing(kleer_id, key, properties, all_links, fingerprint_of(properties), record)
@@ -208,7 +223,9 @@ class Writer:
                 found.append((association.to_object, other))
         return found
 
-    def fail(self, kleer_id: str, message: str, category: str, *, payload: dict | None = None) -> None:
+    def fail(
+        self, kleer_id: str, message: str, category: str, *, payload: dict | None = None, customer_message: str = ""
+    ) -> None:
         self.counts.failed += 1
         self.errors.unresolved.add(kleer_id or "?")
         record_error_upsert(
@@ -218,7 +235,33 @@ class Writer:
             message=message,
             category=category,
             payload=payload,
+            customer_message=customer_message,
         )
+
+    def _refusal_text(self, item: Outgoing | None, failed: Failed) -> str:
+        """The customer's sentence for a record HubSpot refused (integration.sync.explain)."""
+        problems = explain.problems_from(failed.details, failed.message)
+        return explain.hubspot_error_text(
+            spec=self.spec,
+            record=item.record if item else {},
+            kleer_id=item.kleer_id if item else failed.key,
+            sent=item.properties if item else {},
+            mappings=self.mappings,
+            problems=problems,
+            property_labels=self._property_labels() if problems else {},
+            category=failed.category,
+        )
+
+    def _property_labels(self) -> dict[str, str]:
+        """HubSpot labels of the target's properties, asked once per run and only when a record failed."""
+        if self._labels is None:
+            try:
+                self._labels = {
+                    p["name"]: p.get("label") or p["name"] for p in self.hubspot.properties(self.hubspot_object)
+                }
+            except ApiError:
+                self._labels = {}
+        return self._labels
 
     # -- write ----------------------------------------------------------------------------------------
 
@@ -232,7 +275,7 @@ class Writer:
         for item in batch:
             record = known.get(item.kleer_id)
             if item.kleer_id in deferred:
-                self.counts.skipped += 1
+                self.counts.skip("hubspot_edit_pending")
                 settled.append(item)
             elif self._unchanged(item, record):
                 self.counts.unchanged += 1
@@ -371,6 +414,7 @@ class Writer:
                 failed.message,
                 failed.category,
                 payload=_excerpt(item.properties if item else {}),
+                customer_message=self._refusal_text(item, failed),
             )
         return {r.kleer_id: r for r in rows}
 
@@ -390,6 +434,7 @@ class Writer:
     def _queue_links(self, items: Sequence[Outgoing], known: Mapping[str, SyncedRecord]) -> None:
         """Queue the associations whose targets exist in HubSpot and changed since they were last sent."""
         targets = self._resolve_links(items)
+        moved: list[tuple[str, list[tuple[str, str]]]] = []
         for item in items:
             record = known.get(item.kleer_id)
             if record is None or not record.hubspot_id:
@@ -398,11 +443,14 @@ class Writer:
             print_ = fingerprint_of(edges) if edges else ""
             if print_ == record.associations_fingerprint and not self.full:
                 continue
+            if record.associations_fingerprint and print_ != record.associations_fingerprint:
+                moved.append((record.hubspot_id, edges))
             pairs = [
                 (to_object, catalog.association_type_id(self.hubspot_object, to_object), record.hubspot_id, to_id)
                 for to_object, to_id in edges
             ]
             self._links.add(item.kleer_id, record.hubspot_id, print_, pairs)
+        self._prune_moved(moved)
         if self._links.full():
             self._send_links()
 
@@ -418,6 +466,27 @@ class Writer:
         prints = {kleer_id: p for kleer_id, (hubspot_id, p) in self._links.prints.items() if hubspot_id not in refused}
         self._links = LinkQueue()
         links_fingerprints_store(portal_id=self.run.portal_id, object_type=self.object_type, prints=prints)
+
+    def _prune_moved(self, moved: list[tuple[str, list[tuple[str, str]]]]) -> None:
+        """Remove the edges a changed record no longer has (an invoice moved to another client keeps only the
+        new company). Only edges to records this integration synced are touched: associations people made
+        in HubSpot stay."""
+        by_type: dict[str, dict[str, set[str]]] = {}
+        for hubspot_id, edges in moved:
+            for to_object, to_id in edges:
+                by_type.setdefault(to_object, {}).setdefault(hubspot_id, set()).add(to_id)
+        for to_object, wanted in by_type.items():
+            current = self.hubspot.associations_read(self.hubspot_object, to_object, list(wanted))
+            ours = set(
+                SyncedRecord.objects.filter(
+                    portal_id=self.run.portal_id,
+                    hubspot_object=to_object,
+                    hubspot_id__in={i for ids in current.values() for i in ids},
+                ).values_list("hubspot_id", flat=True)
+            )
+            stale = [(a, b) for a, ids in current.items() for b in ids if b in ours and b not in wanted.get(a, ())]
+            if stale:
+                self.hubspot.dissociate_batch(self.hubspot_object, to_object, stale)
 
     def _resolve_links(self, batch: Sequence[Outgoing]) -> dict[tuple[str, str], tuple[str, str]]:
         """(object type, Kleer id) → (HubSpot object, HubSpot id) for every link target already synced."""

@@ -10,6 +10,8 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from integration import metrics
+
 
 def _check_database() -> dict:
     started = time.monotonic()
@@ -35,10 +37,27 @@ def _check_broker() -> dict:
     return {"ok": True, "transport": transport, "ms": round((time.monotonic() - started) * 1000, 1)}
 
 
+def _check_beat() -> dict:
+    """Whether beat dispatched its heartbeat within BEAT_HEARTBEAT_MAX_AGE seconds (recorded by a worker on the
+    interactive queue, so a stale one means beat or those workers are down)."""
+    try:
+        sent, _ran = metrics.beat_heartbeat_last()
+    except Exception as exc:  # the store (Redis or the database) is down: say so, never fail the probe
+        return {"ok": False, "error": exc.__class__.__name__}
+    if sent is None:
+        return {"ok": False, "error": "no heartbeat recorded yet"}
+    age = max(0.0, time.time() - sent)
+    return {"ok": age <= settings.BEAT_HEARTBEAT_MAX_AGE, "age_seconds": round(age, 1)}
+
+
 @never_cache
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
-    """200 when the database and the broker answer, 503 otherwise. Never reveals URLs or credentials."""
+    """200 when the database and the broker answer, 503 otherwise. Never reveals URLs or credentials.
+
+    `checks.beat` says whether beat dispatched recently; it is reported, not part of the status code, because
+    a load balancer must not take the web servers out of rotation while beat (another process) is down."""
     checks = {"database": _check_database(), "broker": _check_broker()}
     ok = all(check["ok"] for check in checks.values())
+    checks["beat"] = _check_beat()
     return JsonResponse({"status": "ok" if ok else "error", "checks": checks}, status=200 if ok else 503)

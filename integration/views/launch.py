@@ -21,6 +21,7 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.language import remember_hubspot_locale
 from accounts.portal_session import frameable, portal_session_start, session_hub_id, signed_out
+from integration.inputs import ascii_int
 from integration.models import Portal
 from integration.signatures import SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureError, verify_v3
 
@@ -61,9 +62,8 @@ def launch(request: HttpRequest) -> HttpResponse:
         return _refused(
             request, _("This link is not signed by HubSpot or has expired. Open the app from HubSpot."), 403
         )
-    try:
-        hub_id = int(request.GET.get("portalId", ""))
-    except ValueError:
+    hub_id = ascii_int(request.GET.get("portalId", ""))  # int() would take " 1_2", "١٢" and huge numbers
+    if hub_id is None:
         return _refused(request, _("HubSpot did not say which portal to open."), 400)
     if not Portal.objects.filter(hub_id=hub_id).exists():
         message = _("The app is not installed in HubSpot portal %(hub_id)s. Install it first.") % {"hub_id": hub_id}
@@ -73,7 +73,7 @@ def launch(request: HttpRequest) -> HttpResponse:
         request,
         hub_id=hub_id,
         email=request.GET.get("userEmail", ""),
-        user_id=int(user_id) if user_id.isdigit() else None,
+        user_id=ascii_int(user_id),
         via="launch",
     )
     # The HubSpot user's locale picks the page's language (unless the switch on the page already did). The

@@ -3,6 +3,7 @@ matching."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
@@ -10,13 +11,14 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.portal_session import PortalAccess, portal_access_required
 from integration import catalog
 from integration.forms import CredentialsForm, SyncConfigForm, SyncRulesForm
-from integration.models import HubSpotInstallation, KleerCredentials
+from integration.models import HubSpotInstallation, KleerCredentials, SyncRun
 from integration.services.credentials import CredentialsError, credentials_save
 from integration.services.portal_settings import (
     PortalSettingsError,
@@ -26,6 +28,61 @@ from integration.services.portal_settings import (
 from integration.views.settings_common import GENERAL_TAB, page_context, settings_url
 
 TEMPLATE = "integration/settings/general.html"
+FIRST_SYNC_DONE = (SyncRun.Status.SUCCEEDED, SyncRun.Status.PARTIAL)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of the onboarding checklist on the General tab."""
+
+    title: str
+    help: str
+    url: str
+    done: bool
+    current: bool = False
+
+
+def _onboarding(access: PortalAccess, credentials: KleerCredentials | None) -> list[Step]:
+    """Connect Kleer → switch on an object → first sync; the first step not done is the current one.
+
+    Empty once every step is done (the checklist then disappears)."""
+    portal = access.portal
+    enabled = list(portal.object_syncs.filter(enabled=True).values_list("object_type", flat=True))
+    first_tab = settings_url(access, enabled[0] if enabled else "clients")
+    ran = SyncRun.objects.filter(portal=portal, status__in=FIRST_SYNC_DONE, parent__isnull=True).exists()
+    steps = [
+        Step(
+            _("Connect Kleer"),
+            _("Enter your Kleer Company ID and API key below; Kleer is asked whether it accepts them."),
+            "#kleer",
+            credentials is not None and credentials.refused_at is None,
+        ),
+        Step(
+            _("Switch on an object"),
+            _("Open a tab (Clients is a good start), check its mappings and switch it ON."),
+            first_tab,
+            bool(enabled),
+        ),
+        Step(
+            _("First sync"),
+            _("Press Sync now on that tab, or wait for its first scheduled run; its records then appear in HubSpot."),
+            f"{first_tab}#sync-status",
+            ran,
+        ),
+    ]
+    if all(step.done for step in steps):
+        return []
+    current = next(i for i, step in enumerate(steps) if not step.done)
+    return [Step(**{**vars(step), "current": i == current}) for i, step in enumerate(steps)]
+
+
+# Where the customer gets the key. The incumbent app's documentation says "found in Kleer under Settings → API"
+# (shared/reference/kleer-for-hubspot-product.md §8, [DOC]); integrators report that Kleer support issues the
+# company id and token and that Kleer's UI may not show them (kleer-api.md §1.2, S11 Exopen, S12 Boardeaser).
+KEY_SOURCE = gettext_lazy(
+    "In Kleer, open Inställningar (Settings) → API to find your Company ID and create an API key. If your Kleer "
+    "account does not show them there, ask Kleer support for a Company ID and an API key for this integration."
+)
 
 
 def _credentials(access: PortalAccess) -> KleerCredentials | None:
@@ -66,6 +123,9 @@ def _context(
         credentials_form=credentials_form,
         sync_form=sync_form,
         reconnect_url=reverse("integration:install"),
+        key_configured=credentials is not None and credentials.refused_at is None,
+        onboarding=_onboarding(access, credentials),
+        key_source=KEY_SOURCE,
     )
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
+from urllib.parse import quote
 
+from django.conf import settings
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
-from django.utils import timezone
+from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -17,8 +18,10 @@ from accounts.portal_session import PortalAccess, portal_access_required
 from integration import catalog
 from integration.clients.errors import ApiError
 from integration.clients.hubspot import HubSpotClient
-from integration.forms import PipelineForm, TargetForm
-from integration.models import FieldMapping, HubSpotInstallation, ObjectSync, RecordError, SyncRun
+from integration.forms import PipelineForm, TargetForm, default_value_error
+from integration.models import FieldMapping, HubSpotInstallation, ObjectSync, Portal, RecordError, SyncRun
+from integration.selectors import object_sync_status
+from integration.services.hubspot_properties import cached_properties, planned_property
 from integration.services.object_syncs import (
     ObjectSyncError,
     enable_blockers,
@@ -42,10 +45,20 @@ from integration.views.settings_common import (
 RECENT_ERRORS = 10
 
 
+def upgrade_url(portal: Portal) -> str:
+    """Where "contact us to upgrade" leads (settings.UPGRADE_URL); a mail names the portal so support can act."""
+    url = settings.UPGRADE_URL
+    if url.startswith("mailto:"):
+        joiner = "&" if "?" in url else "?"
+        url += f"{joiner}body={quote(f'HubSpot portal {portal.hub_id}: please switch us to the Pro plan.')}"
+    return url
+
+
 def _mapping_rows(object_sync: ObjectSync) -> list[dict[str, Any]]:
     """Each mapping with its Kleer field's display name and, for two-way object types, its direction badge."""
     spec = object_sync.spec
     rows = []
+    properties = cached_properties(object_sync=object_sync) or {}
     for mapping in object_sync.mappings.all():
         known = bool(mapping.kleer_field) and spec.has_field(mapping.kleer_field)
         reason = (
@@ -61,33 +74,52 @@ def _mapping_rows(object_sync: ObjectSync) -> list[dict[str, Any]]:
                 "two_way": mapping.direction == FieldMapping.Direction.TWO_WAY,
                 # Why it is one-way when it cannot be anything else (added to the One-way badge's tooltip).
                 "one_way_reason": reason or "",
+                "default_problem": _default_problem(object_sync, mapping, properties),
             }
         )
     return rows
 
 
-def _next_run(object_sync: ObjectSync) -> dt.datetime | None:
-    """When beat will start the next run: its last start (or our last run) plus the interval; None if unknown."""
-    task = object_sync.periodic_task
-    if task is None or not task.enabled or task.interval is None:
-        return None
-    base = task.last_run_at or object_sync.last_run_at
-    if base is None:
-        return None  # never ran: beat starts it on its next tick
-    every = dt.timedelta(**{task.interval.period: task.interval.every})
-    return max(base + every, timezone.now())
+def _default_problem(object_sync: ObjectSync, mapping: FieldMapping, known: dict[str, dict[str, Any]]) -> str:
+    """Why HubSpot would refuse the saved default ("" when it would not, or the property's type is unknown):
+    checked against the cached property list (refreshed whenever the sync creates properties), or against the
+    type the catalog gives a `kleer_…` property the first sync has not created yet."""
+    if not mapping.default_value:
+        return ""
+    prop = known.get(mapping.hubspot_property) or planned_property(
+        spec=object_sync.spec, name=mapping.hubspot_property, kleer_field=mapping.kleer_field
+    )
+    return default_value_error(prop, mapping.default_value)
+
+
+def _skip_reasons(run: SyncRun | None) -> list[str]:
+    """Why the run's skipped records were skipped, one phrase per reason with its count."""
+    if run is None:
+        return []
+    texts = {
+        "filtered": _("drafts and credit invoices, which are not synced")
+        if run.object_type == "invoices"
+        else _("left out by this object's rules"),
+        "waiting_retry": _("failed before and waiting for their next retry"),
+        "hubspot_edit_pending": _("a HubSpot edit of them is on its way to Kleer"),
+        "deleted_in_kleer": _("deleted in Kleer and not in HubSpot"),
+        "not_in_hubspot": _("deleted in Kleer before they reached HubSpot"),
+    }
+    return [f"{texts.get(key, key)}: {count}" for key, count in (run.skipped_reasons or {}).items() if count]
 
 
 def _status(object_sync: ObjectSync) -> dict[str, Any]:
-    runs = SyncRun.objects.filter(portal_id=object_sync.portal_id, object_type=object_sync.object_type)
     errors = RecordError.objects.filter(
         portal_id=object_sync.portal_id,
         object_type=object_sync.object_type,
         status__in=[RecordError.Status.OPEN, RecordError.Status.PARKED],
     )
+    sync_status = object_sync_status(object_sync)
     return {
-        "last_run": runs.order_by("-started_at").first(),
-        "next_run": _next_run(object_sync),
+        "now": sync_status,
+        "last_run": sync_status.last_run,
+        "skip_reasons": _skip_reasons(sync_status.last_run),
+        "next_run": sync_status.next_run,
         "errors": list(errors.order_by("-last_seen_at")[:RECENT_ERRORS]),
         "error_count": errors.count(),
         "synced_count": synced_count(object_sync),
@@ -117,6 +149,7 @@ def _pipelines(object_sync: ObjectSync) -> tuple[list[dict[str, Any]], str]:
 def _context(access: PortalAccess, object_sync: ObjectSync, **extra: Any) -> dict[str, Any]:
     spec = object_sync.spec
     target = spec.target(object_sync.hubspot_object)
+    rows = _mapping_rows(object_sync)
     context = page_context(
         access,
         spec.key,
@@ -124,8 +157,10 @@ def _context(access: PortalAccess, object_sync: ObjectSync, **extra: Any) -> dic
         object_sync=object_sync,
         target=target,
         pro_locked=pro_locked(spec, access),
+        upgrade_url=upgrade_url(access.portal),
         blockers=[] if object_sync.enabled else enable_blockers(object_sync),
-        rows=_mapping_rows(object_sync),
+        rows=rows,
+        default_problems=[row for row in rows if row["default_problem"]],
         direction=direction_texts(object_sync),
         schedule=schedule_text(spec),
         target_form=TargetForm(initial={"hubspot_object": object_sync.hubspot_object}, spec=spec),
@@ -280,6 +315,26 @@ def pipeline(request: HttpRequest, access: PortalAccess, object_type: str) -> Ht
     return render(request, "integration/settings/object.html", _context(access, object_sync, **extra))
 
 
+@never_cache
+@portal_access_required
+@require_GET
+def sync_status(request: HttpRequest, access: PortalAccess, object_type: str) -> JsonResponse:
+    """The tab's sync state for static/integration/settings.js to poll while a run is queued or running."""
+    object_sync = object_sync_for(access, object_type)
+    status = object_sync_status(object_sync)
+    run = status.last_run
+    return JsonResponse(
+        {
+            "state": status.state,
+            "read": status.read_so_far if status.state == "running" else (run.read if run else 0),
+            "expected": status.expected,
+            "percent": status.percent,
+            "run_status": run.status if run else "",
+            "text": render_to_string("integration/settings/_run_state.html", {"now": status, "spec": object_sync.spec}),
+        }
+    )
+
+
 @portal_access_required
 @require_POST
 def sync_now(request: HttpRequest, access: PortalAccess, object_type: str) -> HttpResponse:
@@ -291,6 +346,6 @@ def sync_now(request: HttpRequest, access: PortalAccess, object_type: str) -> Ht
         messages.error(request, str(exc))
     else:
         messages.success(
-            request, _("%(label)s sync started. Refresh this page to follow it.") % {"label": object_sync.spec.title}
+            request, _("%(object)s sync is queued; this page shows when it runs.") % {"object": object_sync.spec.title}
         )
     return HttpResponseRedirect(f"{settings_url(access, object_type)}#sync-status")

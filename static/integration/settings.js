@@ -157,3 +157,33 @@
     if (opener) opener.focus();
   });
 })();
+
+// Sync status: while a run is queued or running, ask the server every few seconds (a small JSON answer) and show
+// its state and the records read so far; when it has finished, reload once so the counts and errors are fresh.
+(() => {
+  "use strict";
+  const cell = document.getElementById("run-state");
+  if (!cell || !["queued", "running"].includes(cell.dataset.state)) return;
+  const url = cell.dataset.statusUrl;
+  let polls = 0;
+  const poll = async () => {
+    polls += 1;
+    try {
+      const response = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
+      if (response.ok) {
+        const status = await response.json();
+        if (!["queued", "running"].includes(status.state)) {
+          window.location.reload();
+          return;
+        }
+        cell.dataset.state = status.state;
+        cell.innerHTML = status.text;
+      }
+    } catch (error) {
+      // Offline or the session ended: try again at the next tick.
+    }
+    // Every 2 s for the first minute, then every 10 s: a long run does not hammer the server.
+    window.setTimeout(poll, polls < 30 ? 2000 : 10000);
+  };
+  window.setTimeout(poll, 2000);
+})();

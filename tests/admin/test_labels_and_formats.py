@@ -12,7 +12,7 @@ import pytest
 from django.contrib.staticfiles import finders
 from django.template import Context, Template
 from django.test import Client
-from django.utils import timezone
+from django.utils import timezone, translation
 from django_celery_beat.models import PeriodicTask
 
 from integration import catalog
@@ -20,6 +20,7 @@ from integration.forms import MappingForm, default_value_error
 from integration.models import SyncRun
 from integration.selectors import interval_text
 from tests.admin.conftest import make_portal
+from tests.conftest import portal_session
 
 pytestmark = pytest.mark.django_db
 
@@ -47,7 +48,9 @@ def test_hubspot_is_spelled_as_hubspot_spells_it(admin_client):
 
 
 def test_intervals_read_as_words():
-    assert [interval_text(m) for m in (15, 30, 60, 240, 1440, 2880)] == [
+    with translation.override("en"):
+        words = [interval_text(m) for m in (15, 30, 60, 240, 1440, 2880)]
+    assert words == [
         "every 15 minutes",
         "every 30 minutes",
         "hourly",
@@ -96,7 +99,7 @@ def test_why_state_goes_to_city_is_said_on_the_tab():
 def test_the_clients_tab_shows_the_hint_under_state():
     portal = make_portal()
     client = Client()
-    session = client.session
+    session = portal_session(client)
     session["portal_hub_id"] = portal.hub_id
     session.save()
     html = client.get(f"/portals/{portal.hub_id}/settings/clients/").content.decode()
@@ -170,7 +173,7 @@ def test_the_dialog_asks_for_the_default_input_of_the_chosen_property(monkeypatc
     portal = make_portal()
     monkeypatch.setattr(settings_mappings, "_properties", lambda object_sync, refresh=False: (PROPERTIES, ""))
     client = Client()
-    session = client.session
+    session = portal_session(client)
     session["portal_hub_id"] = portal.hub_id
     session.save()
     url = f"/portals/{portal.hub_id}/settings/clients/mappings/new"
@@ -195,11 +198,10 @@ def test_the_admin_has_no_view_site_link_to_a_missing_page(admin_client):
 def test_times_on_the_settings_page_are_in_the_portals_time_zone():
     portal = make_portal(time_zone="America/New_York")
     started = dt.datetime(2026, 1, 15, 17, 30, tzinfo=dt.UTC)
-    SyncRun.objects.filter(pk=SyncRun.objects.create(portal=portal, object_type="clients").pk).update(
-        started_at=started
-    )
+    run = SyncRun.objects.create(portal=portal, object_type="clients", status="succeeded")
+    SyncRun.objects.filter(pk=run.pk).update(started_at=started, finished_at=started + dt.timedelta(minutes=1))
     client = Client()
-    session = client.session
+    session = portal_session(client)
     session["portal_hub_id"] = portal.hub_id
     session.save()
     html = client.get(f"/portals/{portal.hub_id}/settings/clients/").content.decode()

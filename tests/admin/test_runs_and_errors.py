@@ -44,8 +44,11 @@ def test_run_list_shows_counts_calls_and_duration(admin_client_):
     portal = make_portal()
     run(portal, read=120, unchanged=100, created=12, updated=5, failed=3, hubspot_calls=4, error="2 records failed")
     html = admin_client_.get(RUNS).content.decode()
-    assert '<td class="field-counts">120 · 100 · 12 · 0 · 5 · 3 · 0</td>' in html
-    assert '<td class="field-hubspot_calls">4</td>' in html
+    assert (
+        '<td class="field-counts">120 read: 12 new, 0 matched, 5 updated<br>'
+        '<span class="kh-muted">100 unchanged, 3 failed, 0 skipped</span></td>'
+    ) in html
+    assert '<td class="field-calls_col">4</td>' in html
     assert '<td class="field-duration_col">12.5 s</td>' in html
     assert '<td class="field-error_col">2 records failed</td>' in html
 

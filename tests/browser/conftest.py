@@ -29,7 +29,8 @@ def screenshots(settings) -> Path:
 
 @pytest.fixture
 def production_cookies(settings) -> None:
-    """Cookies as production sends them: SameSite=None; Secure, which PartitionedCookieMiddleware (always in
-    MIDDLEWARE) then marks Partitioned. The live server reads these settings per request."""
-    settings.SESSION_COOKIE_SAMESITE = settings.CSRF_COOKIE_SAMESITE = "None"
-    settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = True
+    """Cookies as production sends them: the settings page's SameSite=None; Secure, which
+    PartitionedCookieMiddleware (always in MIDDLEWARE) then marks Partitioned; staff's stays Lax. The live server
+    reads these settings per request."""
+    settings.PORTAL_SESSION_COOKIE_SAMESITE = "None"
+    settings.PORTAL_SESSION_COOKIE_SECURE = settings.SESSION_COOKIE_SECURE = True

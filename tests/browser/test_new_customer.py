@@ -5,16 +5,18 @@ consent page, Kleer credentials, switching objects on, a mapping to a property c
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from pathlib import Path
 
 import pytest
 from django.core.cache import cache
+from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from integration import catalog
 from integration.clients.kleer import KleerClient
-from integration.models import AuditEvent, KleerCredentials, Portal
+from integration.models import AuditEvent, KleerCredentials, Portal, SyncRun
 from sandbox.hubspot_crm import selectors as crm
 from sandbox.kleer.seed import company_seed
 from tests.browser.support import BROWSER
@@ -72,6 +74,13 @@ def test_new_customer_installs_configures_and_syncs(page: Page, sandbox: str, sc
     expect(page.locator("#hubspot")).to_contain_text(str(hub_id))
     expect(page.locator("#hubspot")).to_contain_text("Connected")
     portal = Portal.objects.get(hub_id=hub_id)
+    expect(page.locator(".portal-id")).to_have_text(f"HubSpot portal {hub_id} · portal-{hub_id}.hubspot.example")
+    # The checklist: connecting Kleer is the current step, and the page says where the key comes from.
+    expect_checklist(page, current="Connect Kleer", done=[])
+    expect(page.locator("#key-source")).to_have_text(
+        "In Kleer, open Inställningar (Settings) → API to find your Company ID and create an API key. If your Kleer "
+        "account does not show them there, ask Kleer support for a Company ID and an API key for this integration."
+    )
 
     # A wrong key first: Kleer's message, nothing saved.
     save_credentials(page, company.company_id, "wrong-key-0000")
@@ -85,10 +94,17 @@ def test_new_customer_installs_configures_and_syncs(page: Page, sandbox: str, sc
     expect(kleer).to_contain_text(f"••••{company.token[-4:]}")
     assert company.token not in page.content()
     expect(page.get_by_label("API key")).to_have_value("")
+    expect_checklist(page, current="Switch on an object", done=["Connect Kleer"])
     page.screenshot(path=str(screenshots / "general.png"), full_page=True)
 
     # Clients can go ON at once: `name` is mapped by default. Products too.
+    page.locator("#onboarding").get_by_role("link", name="Switch on an object").click()
+    expect(page.get_by_role("heading", level=1, name=re.compile("^Clients"))).to_be_visible()
     switch_on(page, "Clients")
+    expect(page.locator("#sync-status")).to_contain_text("Next run Now: the scheduler starts it within seconds")
+    open_tab(page, "General Configuration")
+    expect_checklist(page, current="First sync", done=["Connect Kleer", "Switch on an object"])
+    open_tab(page, "Clients")
     add_mapping_with_new_property(page, hub_id, screenshots)
     switch_on(page, "Products")
 
@@ -96,6 +112,8 @@ def test_new_customer_installs_configures_and_syncs(page: Page, sandbox: str, sc
     sync_now(page, "Clients", created=company.clients)
     sync_now(page, "Products", created=company.products)
     assert_companies_landed(hub_id, company)
+    open_tab(page, "General Configuration")
+    expect(page.locator("#onboarding")).to_have_count(0)  # every step done: the checklist is gone
     products = crm.objects_for(hub_id, "products")
     assert len(products) == company.products
     assert all(p["properties"].get("kleer_id") for p in products)
@@ -147,12 +165,21 @@ def add_mapping_with_new_property(page: Page, hub_id: int, screenshots: Path) ->
 def sync_now(page: Page, label: str, *, created: int) -> None:
     open_tab(page, label)
     page.get_by_role("button", name="Sync now").click()
-    expect(flash(page)).to_have_text(f"{label} sync started. Refresh this page to follow it.")
-    page.reload()
+    expect(flash(page)).to_have_text(f"{label} sync is queued; this page shows when it runs.")
     status = page.locator("#sync-status")
-    expect(status).to_contain_text("Succeeded")
-    expect(status).to_contain_text(f"{created} created")
+    expect(status.locator("#run-state .badge")).to_have_text("Succeeded")
+    expect(status.locator(".counts")).to_have_text(
+        re.compile(rf"^\s*{created} read:\s+{created} created · 0 updated ·\s+0 unchanged · 0 failed · 0 skipped\s*$")
+    )
     expect(status).to_contain_text(f"{created} record{'s' if created != 1 else ''} in")
+
+
+def expect_checklist(page: Page, *, current: str, done: list[str]) -> None:
+    """The General tab's onboarding checklist: which steps are done and which one is current."""
+    steps = page.locator("#onboarding li")
+    expect(steps).to_have_count(3)
+    expect(page.locator("#onboarding li[aria-current=step] strong")).to_have_text(current)
+    expect(page.locator("#onboarding li.checklist__step--done strong")).to_have_text(done)
 
 
 def assert_companies_landed(hub_id: int, company) -> None:
@@ -218,3 +245,23 @@ def test_dialog_keyboard_edit_delete_and_target_confirmation(page: Page, sandbox
     expect(flash(page)).to_have_text("Clients now sync to HubSpot Contacts.")
     expect(page.locator("#mappings")).to_contain_text("firstname")
     assert Portal.objects.get(hub_id=hub_id).object_syncs.get(object_type="clients").hubspot_object == "contacts"
+
+
+def test_the_sync_status_follows_a_running_run_until_it_finishes(page: Page, sandbox: str, screenshots: Path):
+    """The tab polls its JSON status while a run is running (static JS, CSP-safe) and reloads when it ends."""
+    hub_id = install(page, sandbox)
+    portal = Portal.objects.get(hub_id=hub_id)
+    earlier = SyncRun.objects.create(portal=portal, object_type="clients", status="succeeded", read=600)
+    SyncRun.objects.filter(pk=earlier.pk).update(started_at=timezone.now() - dt.timedelta(hours=1))
+    running = SyncRun.objects.create(portal=portal, object_type="clients", status="running", read=300)
+    open_tab(page, "Clients")
+    state = page.locator("#run-state")
+    expect(state).to_contain_text(re.compile(r"Running\s+since .*: 300 records read so far of about 600\."))
+    expect(state.locator("progress")).to_have_attribute("value", "300")
+    page.screenshot(path=str(screenshots / "sync-running.png"), full_page=True)
+    SyncRun.objects.filter(pk=running.pk).update(read=450)
+    expect(state).to_contain_text("450 records read so far of about 600.", timeout=10_000)
+    expect(state.locator("progress")).to_have_attribute("value", "450")
+    SyncRun.objects.filter(pk=running.pk).update(status="succeeded", read=610, created=610, finished_at=timezone.now())
+    expect(page.locator("#run-state .badge")).to_have_text("Succeeded", timeout=10_000)
+    expect(page.locator("#sync-status .counts")).to_contain_text("610 read:")

@@ -74,9 +74,27 @@ class CeleryCluster:
 
     def __post_init__(self) -> None:
         # A producer of our own: the product's app is configured eager for the test process, and what the
-        # worker receives from it is exactly what beat or `.delay()` would send (JSON, same task name).
+        # worker receives from it is exactly what beat or `.delay()` would send (JSON, same task name, and the
+        # product's router, which reads this test's queue names from the settings: see `routed`).
         self.producer = Celery("test-producer", broker=self.redis_url, set_as_current=False)
-        self.producer.conf.update(task_serializer="json", accept_content=["json"], broker_connection_retry=False)
+        self.producer.conf.update(
+            task_serializer="json",
+            accept_content=["json"],
+            broker_connection_retry=False,
+            task_routes=("integration.queues.route_task",),
+        )
+
+    @property
+    def interactive(self) -> str:
+        """This test's interactive queue (the product's CELERY_QUEUE_INTERACTIVE in its processes)."""
+        return f"{self.queue}-interactive"
+
+    @property
+    def scheduled(self) -> str:
+        return f"{self.queue}-scheduled"
+
+    def queues(self) -> list[str]:
+        return [self.queue, self.interactive, self.scheduled]
 
     def env(self, **extra: str) -> dict[str, str]:
         base = self.live_server_url
@@ -93,6 +111,8 @@ class CeleryCluster:
             # Rate-limit windows in this test's database: hub ids repeat across xdist databases.
             "TEST_REDIS_URL": "",
             "PYTHONUNBUFFERED": "1",
+            "CELERY_QUEUE_INTERACTIVE": self.interactive,
+            "CELERY_QUEUE_SCHEDULED": self.scheduled,
         }
         env.update(extra)
         return env
@@ -112,11 +132,13 @@ class CeleryCluster:
         self.processes.append(process)
         return process
 
-    def start_worker(self, *, name: str = "w1", concurrency: int = 1, **env: str) -> CeleryProcess:
-        """A worker on this test's queue; returns once it answers a ping. concurrency 1 = solo pool."""
+    def start_worker(
+        self, *, name: str = "w1", concurrency: int = 1, queues: list[str] | None = None, **env: str
+    ) -> CeleryProcess:
+        """A worker on this test's queue (or `queues`); returns once it answers a ping. concurrency 1 = solo pool."""
         node = f"{name}-{self.queue}@localhost"
         pool = ["--pool", "solo"] if concurrency == 1 else ["--pool", "prefork", "--concurrency", str(concurrency)]
-        args = ["worker", "-Q", self.queue, "-n", node, *pool, "--loglevel", "INFO"]
+        args = ["worker", "-Q", ",".join(queues or [self.queue]), "-n", node, *pool, "--loglevel", "INFO"]
         args += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
         process = self._spawn(name, args, self.env(**env))
         self._wait_ready(process, node)
@@ -143,6 +165,10 @@ class CeleryCluster:
         if trigger is not None:
             kwargs["trigger"] = trigger
         return self.producer.send_task(SYNC_TASK, kwargs=kwargs, queue=self.queue).id
+
+    def send_routed(self, *, object_sync_id: int, trigger: str) -> str:
+        """Queue object_sync_run where the product's router puts it (the test's settings name the queues)."""
+        return self.producer.send_task(SYNC_TASK, args=[object_sync_id, trigger]).id
 
     def kill(self, process: CeleryProcess) -> None:
         """SIGKILL the whole process group (a crash: no warm shutdown, no message restored)."""
@@ -180,10 +206,11 @@ class CeleryCluster:
 
     def _purge(self) -> None:
         client = redis.Redis.from_url(self.redis_url)
-        # The queue, and the bindings of the exchange named after it that Celery declared for it.
-        client.delete(self.queue, f"_kombu.binding.{self.queue}", f"_kombu.binding_permanent.{self.queue}")
+        for queue in self.queues():
+            # The queue, and the bindings of the exchange named after it that Celery declared for it.
+            client.delete(queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}")
         for tag, raw in client.hgetall("unacked").items():
-            if json.loads(raw)[2] == self.queue:
+            if json.loads(raw)[2] in self.queues():
                 client.hdel("unacked", tag)
                 client.zrem("unacked_index", tag)
 

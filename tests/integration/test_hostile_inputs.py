@@ -35,3 +35,17 @@ def test_an_audit_event_with_a_nul_character_is_stored_not_lost():
     )
     event.refresh_from_db()
     assert (event.actor_label, event.target, event.after) == ("a\\u0000b", "t\\u0000", {"k\\u0000": ["v\\u0000"]})
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/portals/99999999999999999999999/settings/",
+        "/portals/99999999999999999999999/settings/clients/mappings/99999999999999999999999/",
+        "/portals/1/settings/clients/mappings/99999999999999999999999/delete",
+        "/hubspot/launch?portalId=99999999999999999999999",
+    ],
+)
+def test_numbers_too_large_for_the_database_in_addresses_are_never_a_500(client, path):
+    install_sandbox_portal()
+    assert client.get(path).status_code in (400, 401, 403, 404)

@@ -20,6 +20,7 @@ from integration.clients.hubspot import TokenGrant
 from integration.models import AuditEvent, FieldMapping, HubSpotInstallation, ObjectSync, Portal
 from integration.services.installations import portal_install
 from integration.views import install as install_views
+from tests.conftest import portal_session
 
 pytestmark = pytest.mark.django_db
 
@@ -83,7 +84,7 @@ def test_install_redirects_to_hubspot_with_scopes_redirect_uri_and_state(client)
     assert query["redirect_uri"] == ["https://kleer.example.com/hubspot/oauth/callback"]
     assert query["scope"][0].split(" ") == list(APP_SCOPES)
     assert len(query["state"][0]) >= 40
-    assert client.session["oauth_state"]["value"] == query["state"][0]
+    assert portal_session(client)["oauth_state"]["value"] == query["state"][0]
 
 
 def test_callback_installs_binds_the_session_and_opens_the_settings(client, exchange):
@@ -98,8 +99,8 @@ def test_callback_installs_binds_the_session_and_opens_the_settings(client, exch
     assert portal.installation.installed_by == "ada@example.com"
     assert ObjectSync.objects.filter(portal=portal, enabled=False).count() == 6
     assert FieldMapping.objects.filter(object_sync__portal=portal, object_sync__object_type="clients").count() == 13
-    assert client.session["portal_hub_id"] == HUB_ID
-    assert client.session["portal_user_email"] == "ada@example.com"
+    assert portal_session(client)["portal_hub_id"] == HUB_ID
+    assert portal_session(client)["portal_user_email"] == "ada@example.com"
     event = AuditEvent.objects.get(portal=portal, action="portal.installed")
     assert event.actor_label == f"portal {HUB_ID}: ada@example.com"
     page = client.get(response["Location"])
@@ -132,7 +133,7 @@ def test_callback_without_our_state_changes_nothing(client, exchange, params):
     assert b"The installation could not be verified (the state does not match)." in response.content
     assert Portal.objects.count() == 0
     assert exchange.calls == []
-    assert "oauth_state" not in client.session  # a wrong guess also burns the state
+    assert "oauth_state" not in portal_session(client)  # a wrong guess also burns the state
 
 
 def test_callback_without_a_started_install(client, exchange):
@@ -179,7 +180,7 @@ def test_access_denied_shows_a_clear_page_and_changes_nothing(client, exchange):
     assert response.status_code == 200
     assert b"You declined the installation in HubSpot. Nothing was installed or changed." in response.content
     assert Portal.objects.count() == 0
-    assert "portal_hub_id" not in client.session
+    assert "portal_hub_id" not in portal_session(client)
     assert exchange.calls == []
 
 
@@ -210,7 +211,7 @@ def test_token_failure_shows_hubspots_reason_and_changes_nothing(client, exchang
     )
     assert Portal.objects.count() == 0
     assert AuditEvent.objects.count() == 0
-    assert "portal_hub_id" not in client.session
+    assert "portal_hub_id" not in portal_session(client)
 
 
 def test_hub_id_falls_back_to_account_info(client, exchange, monkeypatch):
@@ -259,9 +260,9 @@ def test_signed_launch_binds_the_session(client, installed):
     response = client.get(LAUNCH, **signed("GET", f"https://kleer.example.com{LAUNCH}"))
     assert response.status_code == 302
     assert response["Location"] == f"/portals/{HUB_ID}/settings/"
-    assert client.session["portal_hub_id"] == HUB_ID
-    assert client.session["portal_user_email"] == "bo@example.com"
-    assert client.session["portal_user_id"] == 9
+    assert portal_session(client)["portal_hub_id"] == HUB_ID
+    assert portal_session(client)["portal_user_email"] == "bo@example.com"
+    assert portal_session(client)["portal_user_id"] == 9
     assert "frame-ancestors" in response["Content-Security-Policy"]
 
 
@@ -271,7 +272,7 @@ def test_signed_launch_with_encoded_email(client, installed):
     decoded = f"https://kleer.example.com/hubspot/launch?portalId={HUB_ID}&userEmail=bo@example.com"
     response = client.get(path, **signed("GET", decoded))
     assert response.status_code == 302
-    assert client.session["portal_user_email"] == "bo@example.com"
+    assert portal_session(client)["portal_user_email"] == "bo@example.com"
 
 
 def test_signed_post_launch_hashes_the_raw_body(client, installed):
@@ -294,7 +295,7 @@ def test_unsigned_or_forged_launch_is_refused(client, installed, headers):
     response = client.get(LAUNCH, **headers)
     assert response.status_code == 403
     assert b"not signed by HubSpot or has expired" in response.content
-    assert "portal_hub_id" not in client.session
+    assert "portal_hub_id" not in portal_session(client)
 
 
 @pytest.mark.parametrize("timestamp", ["9" * 400, "1" * 16, "-1", " 1767225600000", "+1767225600000", "١٧٦٧٢٢٥٦٠٠٠٠٠"])
@@ -308,13 +309,13 @@ def test_launch_with_an_out_of_range_or_odd_timestamp_is_refused_not_a_500(clien
     assert response.status_code == 403
     assert b"not signed by HubSpot or has expired" in response.content
     assert settings.HUBSPOT_CLIENT_SECRET.encode() not in response.content
-    assert "portal_hub_id" not in client.session
+    assert "portal_hub_id" not in portal_session(client)
 
 
 def test_launch_signed_with_another_secret_is_refused(client, installed):
     response = client.get(LAUNCH, **signed("GET", f"https://kleer.example.com{LAUNCH}", secret="guess"))
     assert response.status_code == 403
-    assert "portal_hub_id" not in client.session
+    assert "portal_hub_id" not in portal_session(client)
 
 
 def test_launch_for_another_portal_id_than_signed_is_refused(client, installed):
@@ -326,7 +327,7 @@ def test_launch_for_another_portal_id_than_signed_is_refused(client, installed):
 def test_stale_launch_is_refused(client, installed):
     response = client.get(LAUNCH, **signed("GET", f"https://kleer.example.com{LAUNCH}", age=301))
     assert response.status_code == 403
-    assert "portal_hub_id" not in client.session
+    assert "portal_hub_id" not in portal_session(client)
 
 
 def test_launch_signed_within_five_minutes_is_accepted(client, installed):
@@ -338,18 +339,18 @@ def test_launch_for_a_portal_that_never_installed(client, db):
     response = client.get(LAUNCH, **signed("GET", f"https://kleer.example.com{LAUNCH}"))
     assert response.status_code == 404
     assert b"not installed in HubSpot portal" in response.content
-    assert "portal_hub_id" not in client.session
+    assert "portal_hub_id" not in portal_session(client)
 
 
 def test_launch_rebinds_the_session_to_the_signed_portal(client, installed):
     other = portal_install(hub_id=HUB_ID + 1, access_token="a", refresh_token="r", expires_in=1, scopes=[])
     client.get(LAUNCH, **signed("GET", f"https://kleer.example.com{LAUNCH}"))
-    key = client.session.session_key
+    key = portal_session(client).session_key
     path = f"/hubspot/launch?portalId={other.hub_id}"
     client.get(path, **signed("GET", f"https://kleer.example.com{path}"))
-    assert client.session["portal_hub_id"] == other.hub_id
-    assert client.session["portal_user_email"] == ""
-    assert client.session.session_key != key  # rotated on every binding
+    assert portal_session(client)["portal_hub_id"] == other.hub_id
+    assert portal_session(client)["portal_user_email"] == ""
+    assert portal_session(client).session_key != key  # rotated on every binding
     assert client.get(f"/portals/{HUB_ID}/settings/").status_code == 404
 
 

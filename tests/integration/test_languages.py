@@ -22,6 +22,7 @@ from django.utils.translation.template import templatize
 
 from integration import catalog
 from integration.services.installations import portal_install
+from tests.conftest import portal_session
 from tests.integration.test_install import signed
 
 pytestmark = pytest.mark.django_db
@@ -182,7 +183,7 @@ def portal():
 @pytest.fixture
 def customer(portal):
     client = Client()
-    session = client.session
+    session = portal_session(client)
     session["portal_hub_id"] = HUB
     session.save()
     return client
@@ -211,7 +212,7 @@ def test_the_browsers_language_when_nothing_else_says(customer):
 def test_the_switch_is_remembered_in_the_portal_session_and_beats_the_browser(customer):
     response = customer.post("/settings/language", {"language": "sv", "next": f"{BASE}clients/"})
     assert (response.status_code, response["Location"]) == (302, f"{BASE}clients/")
-    assert customer.session["portal_language"] == "sv"
+    assert portal_session(customer)["portal_language"] == "sv"
     assert ">Synka nu<" in page(customer)
     customer.post("/settings/language", {"language": "en", "next": BASE})
     assert ">Sync now<" in page(customer, HTTP_ACCEPT_LANGUAGE="sv")
@@ -229,7 +230,7 @@ def test_the_switch_shows_both_languages_and_marks_the_current_one(customer):
 @pytest.mark.parametrize("language", ["de", "", "sv'><script>"])
 def test_an_unknown_language_changes_nothing(customer, language):
     customer.post("/settings/language", {"language": language, "next": BASE})
-    assert "portal_language" not in customer.session
+    assert "portal_language" not in portal_session(customer)
     assert ">Sync now<" in page(customer)
 
 
@@ -242,7 +243,7 @@ def test_the_switch_needs_a_csrf_token(portal):
     client = Client(enforce_csrf_checks=True)
     response = client.post("/settings/language", {"language": "sv", "next": BASE})
     assert response.status_code == 403
-    assert "portal_language" not in client.session
+    assert "portal_language" not in portal_session(client)
 
 
 LAUNCH = f"/hubspot/launch?portalId={HUB}&userId=9&userEmail=bo@example.com&appId=1"

@@ -10,6 +10,7 @@ from accounts.portal_session import PAGE_POLICY
 from integration.models import AuditEvent, FieldMapping, KleerCredentials
 from integration.services.installations import portal_install
 from integration.views import settings_objects
+from tests.conftest import portal_session
 
 pytestmark = pytest.mark.django_db
 
@@ -34,7 +35,7 @@ def install(hub_id: int):
 
 
 def bind(client: Client, hub_id: int, email: str = "ada@example.com") -> Client:
-    session = client.session
+    session = portal_session(client)
     session["portal_hub_id"] = hub_id
     session["portal_user_email"] = email
     session.save()

@@ -20,6 +20,7 @@ from integration.services.audit import Actor
 from integration.services.installations import portal_install
 from integration.services.mappings import MappingError
 from integration.views import settings_mappings, settings_objects
+from tests.conftest import portal_session
 
 pytestmark = pytest.mark.django_db
 
@@ -51,7 +52,7 @@ def portal():
 @pytest.fixture
 def client(portal):
     client = Client()
-    session = client.session
+    session = portal_session(client)
     session["portal_hub_id"] = HUB
     session["portal_user_email"] = "ada@example.com"
     session.save()
@@ -236,10 +237,19 @@ def test_first_save_needs_a_key(client, portal, kleer):
     assert kleer == []
 
 
-@pytest.mark.parametrize("company_id", ["0", "-5", "abc", ""])
-def test_bad_company_id_changes_nothing(client, portal, kleer, company_id):
+@pytest.mark.parametrize(
+    ("company_id", "message"),
+    [
+        ("0", "The Kleer Company ID is a positive number."),
+        ("-5", "The Kleer Company ID is a positive number."),
+        ("abc", "Enter a whole number."),
+        ("", "This field is required."),
+    ],
+)
+def test_bad_company_id_changes_nothing(client, portal, kleer, company_id, message):
     response = client.post(f"{BASE}credentials", {"company_id": company_id, "api_key": KEY})
     assert response.status_code == 200
+    assert response.context["credentials_form"].errors["company_id"] == [message]
     assert not KleerCredentials.objects.filter(portal=portal).exists()
     assert KEY not in response.content.decode()
 
@@ -258,7 +268,7 @@ def test_sync_configuration_saves_and_audits(client, portal):
 def test_invalid_history_window_is_refused(client, portal, months):
     response = client.post(f"{BASE}sync-configuration", {"invoice_history_months": months})
     assert response.status_code == 200
-    assert "Enter a number of months from 1 to 120." in response.content.decode() or months == ""
+    assert "Enter a number of months from 1 to 120." in response.content.decode()
     assert 'aria-invalid="true"' in response.content.decode()
     portal.refresh_from_db()
     assert portal.invoice_history_months == 12
@@ -414,7 +424,7 @@ def test_sync_now_queues_one_run_after_commit_and_audits(client, configured, dja
     client.post(f"{BASE}clients/toggle", {"enabled": "1"})
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         response = client.post(f"{BASE}clients/sync", follow=True)
-    assert "Clients sync started. Refresh this page to follow it." in response.content.decode()
+    assert "Clients sync is queued; this page shows when it runs." in response.content.decode()
     assert len(callbacks) == 1
     event = AuditEvent.objects.get(action="sync.requested")
     assert (event.target, event.after, event.actor_label) == ("Clients", {"trigger": "manual"}, ACTOR)
@@ -441,7 +451,8 @@ def test_sync_status_shows_last_run_counts_next_run_and_record_errors(client, co
     assert "Kleer 17</strong>: Property values were not valid" in page
     sync.refresh_from_db()
     assert sync.periodic_task.enabled
-    assert "Within a minute or two (the scheduler picks it up)" in page
+    # Switched on just now: beat fires it at its next tick, whatever the interval (issue 14 point 4).
+    assert "Now: the scheduler starts it within seconds" in page
     # Beat has run it: the next run is its last start plus the 15-minute interval.
     last = timezone.now() - dt.timedelta(minutes=5)
     sync.periodic_task.last_run_at = last
@@ -518,6 +529,16 @@ def test_none_field_needs_a_default_value(client, portal, hubspot):
             "tomorrow",
             "Last call is a date and time property in HubSpot: enter a date (2025-01-31) or a date and time "
             "(2025-01-31T09:00:00Z).",
+        ),
+        (  # "²".isdigit() is true; int("²") fails at sync time
+            "last_call",
+            "²",
+            "Last call is a date and time property in HubSpot: enter it as e.g. 2025-01-31T09:00:00Z.",
+        ),
+        (
+            "last_call",
+            "١٧٠٠٠٠٠٠٠٠٠٠٠",
+            "Last call is a date and time property in HubSpot: enter it as e.g. 2025-01-31T09:00:00Z.",
         ),
         (
             "tier",

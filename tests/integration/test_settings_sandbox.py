@@ -10,7 +10,7 @@ from django.test import Client
 from integration.models import AuditEvent, KleerCredentials, SyncRun
 from sandbox.hubspot_crm import selectors as crm
 from sandbox.kleer.seed import company_seed
-from tests.conftest import install_sandbox_portal
+from tests.conftest import install_sandbox_portal, portal_session
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -21,7 +21,7 @@ def setup(sandbox_urls, settings):
     cache.clear()
     portal = install_sandbox_portal(installed_by="ada@example.com")
     client = Client()
-    session = client.session
+    session = portal_session(client)
     session["portal_hub_id"] = portal.hub_id
     session["portal_user_email"] = "ada@example.com"
     session.save()

@@ -32,6 +32,7 @@ from integration.services.object_syncs import (
 )
 from integration.services.portal_settings import PortalSettingsError, portal_sync_rules_save
 from integration.views import settings_mappings, settings_objects
+from tests.conftest import portal_session
 
 pytestmark = pytest.mark.django_db
 
@@ -83,7 +84,7 @@ def install(hub_id: int) -> Portal:
 
 def bind(hub_id: int) -> Client:
     client = Client()
-    session = client.session
+    session = portal_session(client)
     session["portal_hub_id"] = hub_id
     session["portal_user_email"] = "ada@example.com"
     session.save()

@@ -167,3 +167,28 @@ def test_a_worker_killed_mid_run_loses_and_duplicates_nothing(cluster, world_fac
     )
     assert hubspot_kleer_ids(world) == Counter(dict.fromkeys(kleer_client_ids(world), 1))
     assert synced.count() == total
+
+
+def test_a_daily_object_switched_on_is_fired_by_beat_at_once_not_a_day_later(cluster, world_factory):
+    """Issue 14 point 4: switching on sets the entry due now, so beat fires it at its next tick."""
+    from integration.services.audit import Actor
+    from integration.services.object_syncs import object_sync_set_enabled
+
+    world = world_factory(clients=1, products=3, invoices=0, agreements=0, projects=0)
+    products = ObjectSync.objects.get(portal=world.portal, object_type="products")
+    object_sync_set_enabled(object_sync=products, enabled=True, actor=Actor("t"))
+    products.refresh_from_db()
+    assert products.periodic_task.interval.every == 1440  # daily, untouched
+    PeriodicTask.objects.filter(pk=products.periodic_task_id).update(queue=cluster.queue)
+
+    cluster.start_worker()
+    cluster.start_beat()
+
+    def products_run() -> list[SyncRun]:
+        runs = list(SyncRun.objects.filter(portal=world.portal, object_type="products"))
+        return runs if runs and all(r.status != SyncRun.Status.RUNNING for r in runs) else []
+
+    runs = wait_for(products_run, timeout=RUN_TIMEOUT, what="beat to fire the daily products entry")
+    assert [(r.trigger, r.status, r.read, r.created) for r in runs] == [
+        (SyncRun.Trigger.SCHEDULE, SyncRun.Status.SUCCEEDED, 3, 3)
+    ]

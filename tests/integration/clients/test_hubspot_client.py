@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-import time
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -18,6 +17,7 @@ from integration.models import HubSpotInstallation
 from sandbox.hubspot import clock, faults, selectors, state
 from sandbox.hubspot.models import RequestLog
 from tests.conftest import zone_at_noon
+from tests.integration.celery_processes import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -79,7 +79,8 @@ def test_slow_response_beyond_read_timeout_is_retried(world, settings):
     after = _mark()
     info = _client(world).account_info()
     assert info["portalId"] == world.hub_id
-    time.sleep(1.0)  # the abandoned slow request is logged when the server finishes it
+    # The abandoned slow request is logged when the server finishes it: poll, then check the exact count.
+    wait_for(lambda: _account_calls(world, after) >= 2, timeout=10, what="the slow request to be logged")
     assert _account_calls(world, after) == 2
 
 

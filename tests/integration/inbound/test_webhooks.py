@@ -118,6 +118,11 @@ def test_a_value_kleer_cannot_take_is_an_inbound_error_and_a_fix_resolves_it(wor
     error = RecordError.objects.get(portal=world.portal, direction="inbound")
     assert (error.kleer_id, error.status, error.category) == (linked.kleer_id, "open", "INBOUND")
     assert error.message == "Kleer refused the change: Name (name) is required in Kleer and cannot be emptied"
+    assert error.customer_message == (  # what the customer reads on the tab (issue 14 point 3)
+        f"Kleer refused your HubSpot edit of name on client no. {linked.kleer_id} (HubSpot record "
+        f"{linked.hubspot_id}): Name (name) is required in Kleer and cannot be emptied. Correct the value in "
+        "HubSpot; the next edit is sent to Kleer again."
+    )
     assert InboundEvent.objects.get().status == "failed"
     assert kleer_client(world, linked.kleer_id)["name"] == name
 

@@ -92,4 +92,12 @@ def test_a_record_hubspot_rejects_becomes_a_record_error_and_the_rest_lands(worl
     assert set(companies_by_kleer_id(world)) == set(kleer) - bad
     error = errors.first()
     assert (error.status, error.attempts) == ("open", 1)
-    assert error.category != ""
+    assert error.category == "VALIDATION_ERROR"
+    for each in errors:  # HubSpot's 207 error, word for word (hubspot-api.md §4)
+        phone = kleer[each.kleer_id]["phone"]
+        problem = (
+            f'{{"isValid":false,"message":"{phone} was not a valid number.","error":"INVALID_INTEGER",'
+            f'"name":"numberofemployees","localizedErrorMessage":"{phone} was not a valid number.",'
+            f'"portalId":{world.hub_id}}}'
+        )
+        assert (each.category, each.message) == ("VALIDATION_ERROR", f"Property values were not valid: [{problem}]")

@@ -156,7 +156,10 @@ def test_agreements_switched_to_deals_land_with_prefixed_keys(world_factory):
     for kleer_id, agreement in agreements.items():
         props = deals[f"agreement-{kleer_id}"]["properties"]
         assert Decimal(props["amount"]) == money(transforms.agreement_arr(agreement))
-        assert props["pipeline"] and props["dealstage"]
+        # The portal's first deal pipeline and its first stage (the fake's defaults), stored for later runs.
+        assert (props["pipeline"], props["dealstage"]) == ("default", "appointmentscheduled")
+    sync = ObjectSync.objects.get(portal=world.portal, object_type="agreements")
+    assert (sync.pipeline_id, sync.stage_id) == ("default", "appointmentscheduled")
 
 
 def test_products_and_projects_land_and_projects_link_to_companies(world_factory):

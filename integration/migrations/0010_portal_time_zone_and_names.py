@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("integration", "0007_workflow_executions"),
+        ("integration", "0009_metricvalue"),
     ]
 
     operations = [
