@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8000
 
-.PHONY: run test lint format venv migrate benchmark clean
+.PHONY: run test lint format venv migrate benchmark clean messages
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found; set PYTHON=/path/to/python3.11"; exit 1; }
@@ -37,6 +37,12 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+## Swedish catalog: collect new and changed texts into locale/sv/LC_MESSAGES/django.po and compile it (needs GNU
+## gettext). Fill the empty msgstr lines, then run it again; commit the .po and the .mo.
+messages: $(STAMP)
+	$(BIN)/python manage.py makemessages -l sv --ignore=.venv --ignore=sandbox --ignore=tests --ignore=var --no-obsolete
+	$(BIN)/python manage.py compilemessages -l sv --ignore=.venv --ignore=var
 
 migrate: $(STAMP)
 	$(BIN)/python manage.py migrate

@@ -23,6 +23,7 @@ from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.clickjacking import xframe_options_exempt
 
 from integration.models import Portal
@@ -165,7 +166,9 @@ def portal_access_required(view: Callable[..., HttpResponse]) -> Callable[..., H
         access = portal_access(request, int(hub_id))
         if access is None:
             return signed_out(request)
-        return frameable(view(request, access, *args, **kwargs))
+        # Times on the page are the portal's (its HubSpot account's zone), shown with the zone's abbreviation.
+        with timezone.override(access.portal.zone):
+            return frameable(view(request, access, *args, **kwargs))
 
     return xframe_options_exempt(wrapper)
 

@@ -7,10 +7,13 @@ record, or two running syncs for one portal × object.
 
 from __future__ import annotations
 
+import zoneinfo
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 from django_celery_beat.models import PeriodicTask
 
 from integration import catalog
@@ -24,24 +27,24 @@ PLAN_CHOICES = [(Plan.FREE.value, "Free"), (Plan.PRO.value, "Pro")]
 class ConflictRule(models.TextChoices):
     """Who wins when the same two-way field changed on both sides since the last sync."""
 
-    LATEST = "latest", "The most recent change wins"
-    KLEER = "kleer", "Kleer always wins"
-    HUBSPOT = "hubspot", "HubSpot always wins"
+    LATEST = "latest", _("The most recent change wins")
+    KLEER = "kleer", _("Kleer always wins")
+    HUBSPOT = "hubspot", _("HubSpot always wins")
 
 
 class MatchRule(models.TextChoices):
     """How an unlinked Kleer record finds an existing HubSpot record instead of creating a duplicate."""
 
-    ORGNO_DOMAIN = "orgno_domain", "Organisation number, then domain (products: SKU, then name)"
-    ORGNO = "orgno", "Organisation number only (products: SKU only)"
-    OFF = "off", "Off: always create"
+    ORGNO_DOMAIN = "orgno_domain", _("Organisation number, then domain (products: SKU, then name)")
+    ORGNO = "orgno", _("Organisation number only (products: SKU only)")
+    OFF = "off", _("Off: always create")
 
 
 class SyncDirection(models.TextChoices):
     """Which way a record error happened: the scheduled sync, or a HubSpot edit going back to Kleer."""
 
-    OUTBOUND = "outbound", "Kleer → HubSpot"
-    INBOUND = "inbound", "HubSpot → Kleer"
+    OUTBOUND = "outbound", _("Kleer → HubSpot")
+    INBOUND = "inbound", _("HubSpot → Kleer")
 
 
 class Portal(models.Model):
@@ -54,6 +57,8 @@ class Portal(models.Model):
     hub_id = models.BigIntegerField("HubSpot portal id", unique=True)
     name = models.CharField(max_length=200, blank=True)
     hub_domain = models.CharField(max_length=253, blank=True)
+    # The HubSpot account's time zone (account info, read at install); the settings page shows times in it.
+    time_zone = models.CharField(max_length=64, blank=True, help_text="Blank: the server's TIME_ZONE.")
     plan = models.CharField(max_length=10, choices=PLAN_CHOICES, default=Plan.FREE.value)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
     invoice_history_months = models.PositiveSmallIntegerField(
@@ -94,6 +99,14 @@ class Portal(models.Model):
     def __str__(self) -> str:
         return f"{self.hub_id} {self.name}".strip()
 
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        """The time zone the portal's pages show times in: the HubSpot account's, else the server's."""
+        try:
+            return zoneinfo.ZoneInfo(self.time_zone or settings.TIME_ZONE)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            return zoneinfo.ZoneInfo(settings.TIME_ZONE)
+
 
 class HubSpotInstallation(models.Model):
     """The OAuth grant a portal gave the app. Tokens are encrypted at rest."""
@@ -113,6 +126,11 @@ class HubSpotInstallation(models.Model):
     disconnected_reason = models.CharField(max_length=200, blank=True)
     connected_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        # Django would split the class name into "hub spot installation".
+        verbose_name = "HubSpot installation"
+        verbose_name_plural = "HubSpot installations"
 
     def __str__(self) -> str:
         return f"HubSpot installation of {self.portal_id} ({self.status})"
@@ -135,6 +153,7 @@ class KleerCredentials(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = "Kleer credentials"
         verbose_name_plural = "Kleer credentials"
 
     def __str__(self) -> str:
@@ -195,8 +214,8 @@ class FieldMapping(models.Model):
     object_sync = models.ForeignKey(ObjectSync, on_delete=models.CASCADE, related_name="mappings")
 
     class Direction(models.TextChoices):
-        ONE_WAY = "one_way", "Kleer → HubSpot only"
-        TWO_WAY = "two_way", "Two-way"
+        ONE_WAY = "one_way", _("Kleer → HubSpot only")
+        TWO_WAY = "two_way", _("Two-way")
 
     kleer_field = models.CharField(max_length=100, blank=True, help_text="Empty = constant default.")
     hubspot_property = models.CharField(max_length=100)
@@ -258,12 +277,12 @@ class SyncRun(models.Model):
     """One execution of the sync for a portal × object type, with its counts (Saleor's EventDelivery)."""
 
     class Status(models.TextChoices):
-        RUNNING = "running", "Running"
-        SUCCEEDED = "succeeded", "Succeeded"
-        PARTIAL = "partial", "Partial (some records failed)"
-        FAILED = "failed", "Failed"
-        SKIPPED = "skipped", "Skipped"
-        ABANDONED = "abandoned", "Abandoned (worker died)"
+        RUNNING = "running", _("Running")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        PARTIAL = "partial", _("Partial (some records failed)")
+        FAILED = "failed", _("Failed")
+        SKIPPED = "skipped", _("Skipped")
+        ABANDONED = "abandoned", _("Abandoned (worker died)")
 
     class Trigger(models.TextChoices):
         SCHEDULE = "schedule", "Schedule"
@@ -324,6 +343,11 @@ class SyncRun(models.Model):
         return f"{self.object_type} run {self.pk} ({self.status})"
 
     @property
+    def object_title(self) -> str:
+        """The object type's name in the active language ("invoices", "fakturor"), for sentences on the page."""
+        return catalog.get(self.object_type).title.lower()
+
+    @property
     def duration(self):  # type: ignore[no-untyped-def]
         return (self.finished_at - self.started_at) if self.finished_at else None
 
@@ -332,9 +356,9 @@ class RecordError(models.Model):
     """A Kleer record that could not be synced (dead letter), retried with backoff, then parked."""
 
     class Status(models.TextChoices):
-        OPEN = "open", "Open (will retry)"
-        PARKED = "parked", "Parked (retry by hand)"
-        RESOLVED = "resolved", "Resolved"
+        OPEN = "open", _("Open (will retry)")
+        PARKED = "parked", _("Parked (retry by hand)")
+        RESOLVED = "resolved", _("Resolved")
 
     portal = models.ForeignKey(Portal, on_delete=models.CASCADE, related_name="record_errors")
     object_type = models.CharField(max_length=20, choices=OBJECT_TYPE_CHOICES)

@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from django.db.models import Count, Exists, F, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
-from django_celery_beat.models import PeriodicTask
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django_celery_beat.models import IntervalSchedule, PeriodicTask
 from redis.exceptions import RedisError
 
 from integration import catalog
@@ -127,9 +129,31 @@ def sync_summary(object_syncs: Iterable[ObjectSync]) -> SyncSummary:
     return SyncSummary(worst_outcome=worst, latest_run_at=max(runs, default=None), enabled=enabled)
 
 
-def _describe_schedule(task: PeriodicTask) -> str:
+def interval_text(minutes: int) -> str:
+    """An interval in words: "daily", "every 2 days", "hourly", "every 4 hours", "every 15 minutes" (never
+    "every 1440 minutes"); in the active language, so the settings page and the (English) admin share it."""
+    day, hour = 24 * 60, 60
+    if minutes > 0 and minutes % day == 0:
+        days = minutes // day
+        return _("daily") if days == 1 else ngettext("every %(n)d day", "every %(n)d days", days) % {"n": days}
+    if minutes > 0 and minutes % hour == 0:
+        hours = minutes // hour
+        return _("hourly") if hours == 1 else ngettext("every %(n)d hour", "every %(n)d hours", hours) % {"n": hours}
+    return ngettext("every %(n)d minute", "every %(n)d minutes", minutes) % {"n": minutes}
+
+
+def interval_schedule_text(interval: IntervalSchedule) -> str:
+    """A django-celery-beat interval in words; whole minutes go through `interval_text` ("daily")."""
+    seconds = dt.timedelta(**{interval.period: interval.every}).total_seconds()
+    if seconds >= 60 and seconds % 60 == 0:
+        return interval_text(int(seconds // 60))
+    return str(interval)
+
+
+def describe_schedule(task: PeriodicTask) -> str:
+    """A beat entry's schedule in words (interval, crontab, solar or clocked)."""
     if task.interval_id:
-        return str(task.interval)
+        return interval_schedule_text(task.interval)
     if task.crontab_id:
         return task.crontab.human_readable
     if task.solar_id:
@@ -143,13 +167,15 @@ def schedule_text(object_sync: ObjectSync) -> str:
     """What beat will actually do for this object, e.g. "every 15 minutes" or "disabled (portal paused)"."""
     spec = object_sync.spec
     if spec.synced_with:
-        return "with " + " and ".join(catalog.get(k).label.lower() for k in spec.synced_with)
+        return _("with %(parents)s") % {
+            "parents": _(" and ").join(catalog.get(k).title.lower() for k in spec.synced_with)
+        }
     task = object_sync.periodic_task
     if task is None or not task.enabled:
         if object_sync.enabled and object_sync.portal.status == Portal.Status.PAUSED:
             return "disabled (portal paused)"
         return "disabled"
-    every = _describe_schedule(task)
+    every = describe_schedule(task)
     return f"once: {every}" if task.one_off else every
 
 

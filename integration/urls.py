@@ -6,6 +6,7 @@ staff login), so the same URLs serve customers inside HubSpot and support staff.
 
 from django.urls import include, path
 
+from accounts.language import language_switch
 from integration.views import (
     install,
     launch,
@@ -48,5 +49,6 @@ urlpatterns = [
     path("hubspot/webhooks", webhooks.webhooks, name="webhooks"),
     path("hubspot/workflow-actions/<str:action>", workflow_actions.execute, name="workflow_action"),
     path("settings/", launch.settings_home, name="settings_home"),
+    path("settings/language", language_switch, name="language_switch"),
     path("portals/<int:hub_id>/settings/", include(settings_patterns)),
 ]

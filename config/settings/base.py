@@ -77,6 +77,8 @@ MIDDLEWARE = [
     "accounts.portal_session.PartitionedCookieMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "accounts.sessions.ScopedSessionMiddleware",
+    # After the session (it reads the portal session's language), before anything that renders text.
+    "accounts.language.PortalLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "integration.middleware.HostileInputMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -126,7 +128,12 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_URL = "admin:login"
 
-LANGUAGE_CODE = "en-us"
+LANGUAGE_CODE = "en"
+# The customer's pages (settings, install, launch) speak these; the admin stays English (accounts/language.py).
+LANGUAGES = [("en", "English"), ("sv", "Svenska")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+# One date-time format everywhere (settings page and admin): ISO date, 24 h clock, the time zone shown.
+FORMAT_MODULE_PATH = ["config.formats"]
 TIME_ZONE = env.str("TIME_ZONE", default="Europe/Stockholm")
 USE_I18N = True
 USE_TZ = True

@@ -28,3 +28,6 @@ admin.site.site_header = "Kleer ⇄ HubSpot back office"
 admin.site.enable_nav_sidebar = False
 admin.site.site_title = "Kleer ⇄ HubSpot"
 admin.site.index_title = "Customer portals, sync history and schedules"
+# The product has no public front page ("/" answers 404), so Django's "View site" link would lead nowhere; each
+# portal's page links the customer's own settings page instead.
+admin.site.site_url = None

@@ -1,6 +1,11 @@
 """Declarative building blocks of the catalog: fields, mappings, targets and the ObjectSpec itself.
 
-Pure Python on purpose (no Django imports): models, forms, admin, the sync engine and the sandbox all import it.
+Pure Python on purpose (no Django imports but translation): models, forms, admin, the sync engine and the sandbox all
+import it.
+
+Labels, descriptions and hints are declared once, in English, marked with `gettext_noop` where they are declared
+(objects.py) so `makemessages` collects them. They stay English as data (audit targets, HubSpot property labels, log
+lines); what people read goes through `title`, `display` and `hint`, which translate into the active language.
 """
 
 from __future__ import annotations
@@ -11,6 +16,8 @@ from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
+
+from django.utils.translation import gettext as _
 
 from integration.catalog import values
 from integration.catalog.hubspot import HUBSPOT_OBJECTS
@@ -161,8 +168,24 @@ class Field:
         return tuple(self.name.split("."))
 
     @property
+    def title(self) -> str:
+        """The label in the active language."""
+        return _(self.label)
+
+    @property
     def display(self) -> str:
-        return f"{self.label} ({self.name})"
+        """ "Label (name)" as the mapping table and the dialog show it, the label in the active language. A label
+        that ends in brackets of its own takes the name inside them: "Country (address, address.country)", not
+        "Country (address) (address.country)"."""
+        title = self.title
+        if title.endswith(")") and "(" in title:
+            return f"{title[:-1]}, {self.name})"
+        return f"{title} ({self.name})"
+
+    @property
+    def hint(self) -> str:
+        """The description in the active language ("" when none): shown under the field on the tab."""
+        return _(self.description) if self.description else ""
 
     def extract(self, record: Record) -> Any:
         """The raw Kleer value: computed, or found by walking `path`; missing keys and non-dicts give None."""
@@ -275,6 +298,11 @@ class Target:
     # one of these in HubSpot reaches us; an edit of any other property never does, so only these can be
     # two-way. The app's webhook subscriptions are generated from this list (`ObjectSpec.webhook_properties`).
     inbound_properties: tuple[str, ...] = ()
+
+    @property
+    def title(self) -> str:
+        """The label in the active language."""
+        return _(self.label)
 
     @property
     def name_property(self) -> str:
@@ -437,14 +465,37 @@ class ObjectSpec:
             f"allowed: {values.join_names(self.allowed_targets)}"
         )
 
+    @property
+    def title(self) -> str:
+        """The label in the active language (tab names, headings)."""
+        return _(self.label)
+
     def target_unavailable_message(self, hubspot_object: str) -> str:
         """What to tell a customer whose HubSpot portal lacks `hubspot_object` (HubSpot answered 403
         FEATURE_NOT_ENABLED): subscriptions need HubSpot Payments or Stripe, projects the Projects tool."""
         target = self.target(hubspot_object)
-        needs = "HubSpot Payments or Stripe" if target.requires_payments else f"the {target.label} tool"
-        others = [t.label for t in self.targets if t.hubspot_object != hubspot_object]
-        advice = f", or sync {self.label.lower()} to {' or '.join(others)} instead" if others else " first"
-        return f"This HubSpot portal has no {target.label}: that needs {needs}. Set it up in HubSpot{advice}."
+        others = _(" or ").join(t.title for t in self.targets if t.hubspot_object != hubspot_object)
+        values_ = {"target": target.title, "label": self.title.lower(), "others": others}
+        if target.requires_payments and others:
+            message = _(
+                "This HubSpot portal has no %(target)s: that needs HubSpot Payments or Stripe. Set it up in "
+                "HubSpot, or sync %(label)s to %(others)s instead."
+            )
+        elif target.requires_payments:
+            message = _(
+                "This HubSpot portal has no %(target)s: that needs HubSpot Payments or Stripe. Set it up in "
+                "HubSpot first."
+            )
+        elif others:
+            message = _(
+                "This HubSpot portal has no %(target)s: that needs the %(target)s tool. Set it up in HubSpot, or "
+                "sync %(label)s to %(others)s instead."
+            )
+        else:
+            message = _(
+                "This HubSpot portal has no %(target)s: that needs the %(target)s tool. Set it up in HubSpot first."
+            )
+        return message % values_
 
     def custom_properties(
         self, target: Target | str, *, include_kleer_id: bool = True
@@ -477,28 +528,34 @@ class ObjectSpec:
     def one_way_reason(self, hubspot_object: str, kleer_field: str | None, hubspot_property: str) -> str | None:
         """Why a mapping cannot be two-way (None: it can), in words a customer understands."""
         if not self.two_way:
-            return f"{self.label} sync from Kleer to HubSpot only."
+            return _("%(label)s sync from Kleer to HubSpot only.") % {"label": self.title}
         if not kleer_field:
-            return "A constant has no Kleer field to write back to."
+            return _("A constant has no Kleer field to write back to.")
         field_ = self.field(kleer_field)
         if field_.is_computed:
-            return f"{field_.label} is calculated by the integration, so it cannot be edited in HubSpot."
+            return _("%(field)s is calculated by the integration, so it cannot be edited in HubSpot.") % {
+                "field": field_.title
+            }
         if not field_.invertible:
-            return f"{field_.label} is a Kleer reference and cannot be changed from HubSpot."
+            return _("%(field)s is a Kleer reference and cannot be changed from HubSpot.") % {"field": field_.title}
         if not field_.updatable:
-            return (
-                f"Kleer sets {field_.label.lower()} only when the record is created, so HubSpot edits cannot change it."
-            )
+            return _("Kleer sets %(field)s only when the record is created, so HubSpot edits cannot change it.") % {
+                "field": field_.title.lower()
+            }
         target = self.target(hubspot_object)
         if not target.inbound_properties:
-            others = [t.label for t in self.targets if t.inbound_properties]
-            advice = f"; sync {self.label.lower()} to {' or '.join(others)} for two-way" if others else ""
-            return f"HubSpot sends apps no change notifications for {target.label}{advice}."
+            others = _(" or ").join(t.title for t in self.targets if t.inbound_properties)
+            if others:
+                return _(
+                    "HubSpot sends apps no change notifications for %(target)s; sync %(label)s to %(others)s for "
+                    "two-way."
+                ) % {"target": target.title, "label": self.title.lower(), "others": others}
+            return _("HubSpot sends apps no change notifications for %(target)s.") % {"target": target.title}
         if hubspot_property not in target.inbound_properties:
-            return (
-                f"HubSpot does not notify the app about changes to {hubspot_property!r}: only the properties the "
-                "app subscribed to when it was published can send edits back to Kleer."
-            )
+            return _(
+                "HubSpot does not notify the app about changes to %(property)s: only the properties the app "
+                "subscribed to when it was published can send edits back to Kleer."
+            ) % {"property": repr(hubspot_property)}
         return None
 
     def default_direction(self, hubspot_object: str, mapping: MappingLike) -> Direction:

@@ -3,6 +3,10 @@
 Field names and labels are copied from the product documentation (kleer-for-hubspot-product.md §3.1–3.6);
 JSON shapes from kleer-api.md §2. HubSpot property names from hubspot-api.md §5.
 
+Labels and descriptions are marked with `_` (gettext_noop): it only marks them for `makemessages`, the catalog
+keeps them in English, and `Field.title`/`display`/`hint` and `ObjectSpec.title` translate them for the page
+(the Swedish is in locale/sv/LC_MESSAGES/django.po).
+
 Default mappings are deliberately conservative. Standard HubSpot properties are used only where the meaning is
 the same on both sides; everything else goes to a custom `kleer_…` property the sync creates (listed by
 `ObjectSpec.custom_properties`). Names `kleer_email`, `kleer_currency`, `kleer_delivery_method` and
@@ -10,6 +14,8 @@ the same on both sides; everything else goes to a custom `kleer_…` property th
 """
 
 from __future__ import annotations
+
+from django.utils.translation import gettext_noop as _
 
 from integration.catalog import transforms
 from integration.catalog.base import (
@@ -39,15 +45,24 @@ def _pairs(pairs: tuple[tuple[str, str], ...] | tuple[tuple[str, str, object], .
     return tuple(Option(pair[0], pair[1]) for pair in pairs)
 
 
-def _address(prefix: str, label: str) -> tuple[Field, ...]:
-    """The five Kleer address lines (`address1`, `address2`, `zip-code`, `state`, `country`)."""
+def _address(prefix: str, labels: tuple[str, str, str, str, str]) -> tuple[Field, ...]:
+    """The five Kleer address lines (`address1`, `address2`, `zip-code`, `state`, `country`), labelled in full
+    (whole phrases translate; "Invoice" + " state" would not)."""
+    address1, address2, zip_code, state, country = labels
     return (
-        Field(f"{prefix}.address1", f"{label} address 1", T.STRING),
-        Field(f"{prefix}.address2", f"{label} address 2", T.STRING),
-        Field(f"{prefix}.zip-code", f"{label} zip code", T.STRING),
-        Field(f"{prefix}.state", f"{label} state", T.STRING),
-        Field(f"{prefix}.country", f"{label} country", T.STRING),
+        Field(f"{prefix}.address1", address1, T.STRING),
+        Field(f"{prefix}.address2", address2, T.STRING),
+        Field(f"{prefix}.zip-code", zip_code, T.STRING),
+        Field(f"{prefix}.state", state, T.STRING, description=STATE_HINT),
+        Field(f"{prefix}.country", country, T.STRING),
     )
+
+
+# Why Kleer's `state` goes to HubSpot's City (shown under the field on the tab): Kleer's address has no city
+# element, and Swedish customers write the postal town ("Stockholm") in `state`, the line after the zip code.
+STATE_HINT = _(
+    "Kleer's “state” holds the postal town of a Swedish address (e.g. Stockholm), so it goes to HubSpot's City."
+)
 
 
 CLIENT_TYPES = _options("Organisation", "Person")
@@ -97,38 +112,38 @@ PROJECT_DEAL_TRIGGERS = ("dealname", "amount", "kleer_project_number")
 
 CLIENTS = ObjectSpec(
     key="clients",
-    label="Clients",
+    label=_("Clients"),
     plan=Plan.FREE,
     direction=Direction.TWO_WAY,
     interval_minutes=15,
     kleer_resource="client",
     fields=(
-        Field("name", "Name", T.STRING, description="The client name (required)."),
-        Field("foreign-id", "Foreign ID", T.STRING),
-        Field("contact", "Contact", T.STRING),
-        Field("address.address1", "Address 1", T.STRING),
-        Field("address.address2", "Address 2", T.STRING),
-        Field("address.zip-code", "Zip code", T.STRING),
-        Field("address.state", "State", T.STRING),
-        Field("address.country", "Country (address)", T.STRING),
-        Field("email", "Email", T.STRING),
-        Field("client-type", "Client type", T.ENUM, CLIENT_TYPES),
-        Field("country-code", "Country code", T.STRING),
-        Field("currency-type", "Currency", T.ENUM, CURRENCIES),
-        Field("accountnr", "Account number", T.INTEGER),
-        Field("payment-days", "Payment days", T.INTEGER),
-        Field("orgno", "Org. number", T.STRING),
-        Field("phone", "Phone", T.STRING),
-        Field("user.id", "Responsible user", T.ID),
-        Field("delivery-type", "Delivery type", T.ENUM, DELIVERY_TYPES),
-        Field("vat-nr", "VAT number", T.STRING),
-        Field("gln", "GLN", T.STRING),
-        Field("active", "Active", T.BOOLEAN),
+        Field("name", _("Name"), T.STRING, description=_("The client name (required).")),
+        Field("foreign-id", _("Foreign ID"), T.STRING),
+        Field("contact", _("Contact"), T.STRING),
+        Field("address.address1", _("Address 1"), T.STRING),
+        Field("address.address2", _("Address 2"), T.STRING),
+        Field("address.zip-code", _("Zip code"), T.STRING),
+        Field("address.state", _("State"), T.STRING, description=STATE_HINT),
+        Field("address.country", _("Country (address)"), T.STRING),
+        Field("email", _("Email"), T.STRING),
+        Field("client-type", _("Client type"), T.ENUM, CLIENT_TYPES),
+        Field("country-code", _("Country code"), T.STRING),
+        Field("currency-type", _("Currency"), T.ENUM, CURRENCIES),
+        Field("accountnr", _("Account number"), T.INTEGER),
+        Field("payment-days", _("Payment days"), T.INTEGER),
+        Field("orgno", _("Org. number"), T.STRING),
+        Field("phone", _("Phone"), T.STRING),
+        Field("user.id", _("Responsible user"), T.ID),
+        Field("delivery-type", _("Delivery type"), T.ENUM, DELIVERY_TYPES),
+        Field("vat-nr", _("VAT number"), T.STRING),
+        Field("gln", _("GLN"), T.STRING),
+        Field("active", _("Active"), T.BOOLEAN),
     ),
     targets=(
         Target(
             hubspot_object="companies",
-            label="Companies",
+            label=_("Companies"),
             default_mappings=(
                 M("name", "name"),
                 M("phone", "phone"),
@@ -150,7 +165,7 @@ CLIENTS = ObjectSpec(
         ),
         Target(
             hubspot_object="contacts",
-            label="Contacts",
+            label=_("Contacts"),
             default_mappings=(
                 # Kleer has one name; HubSpot shows "firstname lastname", so the whole name reads correctly.
                 M("name", "firstname"),
@@ -173,61 +188,79 @@ CLIENTS = ObjectSpec(
 
 INVOICES = ObjectSpec(
     key="invoices",
-    label="Invoices",
+    label=_("Invoices"),
     plan=Plan.PRO,
     direction=Direction.ONE_WAY,
     interval_minutes=30,
     fields=(
-        Field("invoice-nr", "Invoice number", T.INTEGER),
-        Field("foreign-id", "Foreign ID", T.STRING),
-        Field("po-nr", "PO number", T.STRING),
-        Field("client-ref.id", "Client ref. (ID)", T.ID),
-        Field("your-reference", "Your reference", T.STRING),
-        Field("our-reference.id", "Our reference (user ID)", T.ID),
-        *_address("invoice-address", "Invoice"),
-        Field("invoice-email", "Invoice email", T.STRING),
-        Field("delivery-name", "Delivery name", T.STRING),
-        *_address("delivery-address", "Delivery"),
-        Field("delivery-email", "Delivery email", T.STRING),
-        Field("invoice-date", "Invoice date", T.DATE),
-        Field("due-date", "Due date", T.DATE),
-        Field("delivery-date", "Delivery date", T.DATE),
-        Field("period.start-date", "Period start date", T.DATE),
-        Field("period.end-date", "Period end date", T.DATE),
-        Field("currency", "Currency", T.STRING),
-        Field("currency-rate", "Currency rate", T.DECIMAL),
-        Field("certified", "Certified", T.BOOLEAN),
-        Field("sent", "Sent", T.BOOLEAN),
-        Field("notes", "Notes", T.TEXT),
-        Field("delivery-type", "Delivery type", T.ENUM, DELIVERY_TYPES),
-        Field("vat-nr", "VAT number", T.STRING),
-        Field("country-code", "Country code", T.STRING),
+        Field("invoice-nr", _("Invoice number"), T.INTEGER),
+        Field("foreign-id", _("Foreign ID"), T.STRING),
+        Field("po-nr", _("PO number"), T.STRING),
+        Field("client-ref.id", _("Client ref. (ID)"), T.ID),
+        Field("your-reference", _("Your reference"), T.STRING),
+        Field("our-reference.id", _("Our reference (user ID)"), T.ID),
+        *_address(
+            "invoice-address",
+            (
+                _("Invoice address 1"),
+                _("Invoice address 2"),
+                _("Invoice zip code"),
+                _("Invoice state"),
+                _("Invoice country"),
+            ),
+        ),
+        Field("invoice-email", _("Invoice email"), T.STRING),
+        Field("delivery-name", _("Delivery name"), T.STRING),
+        *_address(
+            "delivery-address",
+            (
+                _("Delivery address 1"),
+                _("Delivery address 2"),
+                _("Delivery zip code"),
+                _("Delivery state"),
+                _("Delivery country"),
+            ),
+        ),
+        Field("delivery-email", _("Delivery email"), T.STRING),
+        Field("invoice-date", _("Invoice date"), T.DATE),
+        Field("due-date", _("Due date"), T.DATE),
+        Field("delivery-date", _("Delivery date"), T.DATE),
+        Field("period.start-date", _("Period start date"), T.DATE),
+        Field("period.end-date", _("Period end date"), T.DATE),
+        Field("currency", _("Currency"), T.STRING),
+        Field("currency-rate", _("Currency rate"), T.DECIMAL),
+        Field("certified", _("Certified"), T.BOOLEAN),
+        Field("sent", _("Sent"), T.BOOLEAN),
+        Field("notes", _("Notes"), T.TEXT),
+        Field("delivery-type", _("Delivery type"), T.ENUM, DELIVERY_TYPES),
+        Field("vat-nr", _("VAT number"), T.STRING),
+        Field("country-code", _("Country code"), T.STRING),
         # Öre like every Kleer amount (kleer-api.md §1.7), so it is converted like the total.
-        Field("remaining", "Remaining", T.MONEY, description="Outstanding amount."),
-        Field("disabled", "Disabled", T.BOOLEAN),
-        Field("edi-period-type", "EDI period type", T.STRING),
-        Field("automatic-actions-disabled", "Auto actions disabled", T.BOOLEAN),
-        Field("agreement-nr", "Agreement number (ref)", T.STRING),
+        Field("remaining", _("Remaining"), T.MONEY, description=_("Outstanding amount.")),
+        Field("disabled", _("Disabled"), T.BOOLEAN),
+        Field("edi-period-type", _("EDI period type"), T.STRING),
+        Field("automatic-actions-disabled", _("Auto actions disabled"), T.BOOLEAN),
+        Field("agreement-nr", _("Agreement number (ref)"), T.STRING),
         Field(
             "_total_amount",
-            "Total amount",
+            _("Total amount"),
             T.MONEY,
             compute=transforms.invoice_total_amount,
-            description="Invoice total including VAT (amount + vat).",
+            description=_("Invoice total including VAT (amount + vat)."),
         ),
         Field(
             "_status",
-            "Invoice status",
+            _("Invoice status"),
             T.ENUM,
             _pairs(transforms.INVOICE_STATUSES),
             compute=transforms.invoice_status,
-            description="Maps to HubSpot's hs_invoice_status.",
+            description=_("Maps to HubSpot's hs_invoice_status."),
         ),
     ),
     targets=(
         Target(
             hubspot_object="invoices",
-            label="Invoices",
+            label=_("Invoices"),
             default_mappings=(
                 M("currency", "hs_currency", DEFAULT_CURRENCY),  # the one property HubSpot requires
                 M("invoice-date", "hs_invoice_date"),
@@ -244,7 +277,7 @@ INVOICES = ObjectSpec(
         ),
         Target(
             hubspot_object="deals",
-            label="Deals",
+            label=_("Deals"),
             default_mappings=(
                 M("invoice-nr", "dealname"),
                 M("_total_amount", "amount"),
@@ -265,41 +298,41 @@ INVOICES = ObjectSpec(
 
 AGREEMENTS = ObjectSpec(
     key="agreements",
-    label="Agreements",
+    label=_("Agreements"),
     plan=Plan.PRO,
     direction=Direction.ONE_WAY,
     interval_minutes=30,
     fields=(
-        Field("foreign-id", "Foreign ID", T.STRING),
-        Field("revision-nr", "Revision number", T.INTEGER),
-        Field("client-ref.id", "Client ref. (ID)", T.ID),
-        Field("description", "Description", T.STRING),
-        Field("start-date", "Start date", T.DATE),
-        Field("start-invoice-date", "Start invoice date", T.DATE),
-        Field("end-date", "End date", T.DATE),
-        Field("renewal-notification-date", "Renewal notification date", T.DATE),
-        Field("your-reference", "Your reference", T.STRING),
-        Field("our-reference.id", "Our reference (user ID)", T.ID),
-        Field("currency", "Currency", T.STRING),
-        Field("payment-days", "Payment days", T.INTEGER),
-        Field("invoice-interval-months", "Invoice interval (months)", T.INTEGER),
-        Field("invoice-day", "Invoice day", T.ENUM, INVOICE_DAYS),
-        Field("po-nr", "PO number", T.STRING),
-        Field("agreement-nr", "Agreement number", T.STRING),
-        Field("subscription-nr", "Subscription number", T.STRING),
-        Field("notes", "Notes", T.TEXT),
-        Field("_mrr", "Monthly recurring revenue", T.MONEY, compute=transforms.agreement_mrr),
-        Field("_arr", "Annual recurring revenue", T.MONEY, compute=transforms.agreement_arr),
+        Field("foreign-id", _("Foreign ID"), T.STRING),
+        Field("revision-nr", _("Revision number"), T.INTEGER),
+        Field("client-ref.id", _("Client ref. (ID)"), T.ID),
+        Field("description", _("Description"), T.STRING),
+        Field("start-date", _("Start date"), T.DATE),
+        Field("start-invoice-date", _("Start invoice date"), T.DATE),
+        Field("end-date", _("End date"), T.DATE),
+        Field("renewal-notification-date", _("Renewal notification date"), T.DATE),
+        Field("your-reference", _("Your reference"), T.STRING),
+        Field("our-reference.id", _("Our reference (user ID)"), T.ID),
+        Field("currency", _("Currency"), T.STRING),
+        Field("payment-days", _("Payment days"), T.INTEGER),
+        Field("invoice-interval-months", _("Invoice interval (months)"), T.INTEGER),
+        Field("invoice-day", _("Invoice day"), T.ENUM, INVOICE_DAYS),
+        Field("po-nr", _("PO number"), T.STRING),
+        Field("agreement-nr", _("Agreement number"), T.STRING),
+        Field("subscription-nr", _("Subscription number"), T.STRING),
+        Field("notes", _("Notes"), T.TEXT),
+        Field("_mrr", _("Monthly recurring revenue"), T.MONEY, compute=transforms.agreement_mrr),
+        Field("_arr", _("Annual recurring revenue"), T.MONEY, compute=transforms.agreement_arr),
         Field(
             "_billing_frequency",
-            "Billing frequency",
+            _("Billing frequency"),
             T.ENUM,
             BILLING_FREQUENCY_OPTIONS,
             compute=transforms.agreement_billing_frequency,
         ),
         Field(
             "_status",
-            "Status",
+            _("Status"),
             T.ENUM,
             _pairs(transforms.AGREEMENT_STATUSES),
             compute=transforms.agreement_status,
@@ -308,7 +341,7 @@ AGREEMENTS = ObjectSpec(
     targets=(
         Target(
             hubspot_object="subscriptions",
-            label="Subscriptions",
+            label=_("Subscriptions"),
             default_mappings=(
                 M("description", "hs_name", "Kleer agreement"),  # hs_name is required to create
                 M("currency", "hs_currency_code", DEFAULT_CURRENCY),
@@ -327,7 +360,7 @@ AGREEMENTS = ObjectSpec(
         ),
         Target(
             hubspot_object="deals",
-            label="Deals",
+            label=_("Deals"),
             default_mappings=(
                 M("description", "dealname", "Kleer agreement"),
                 M("_arr", "amount"),
@@ -348,24 +381,24 @@ AGREEMENTS = ObjectSpec(
 
 PRODUCTS = ObjectSpec(
     key="products",
-    label="Products",
+    label=_("Products"),
     plan=Plan.FREE,
     direction=Direction.ONE_WAY,
     interval_minutes=1440,
     fields=(
-        Field("name", "Name", T.STRING),
-        Field("foreign-id", "Foreign ID", T.STRING),
-        Field("type", "Type", T.STRING),
-        Field("unit", "Unit", T.STRING),
-        Field("price", "Price", T.MONEY),
-        Field("ean", "EAN", T.STRING),
-        Field("account-nr", "Account number", T.INTEGER),
-        Field("vat-percentage", "VAT percentage", T.DECIMAL, description="VAT rate as a fraction (0.25 = 25 %)."),
+        Field("name", _("Name"), T.STRING),
+        Field("foreign-id", _("Foreign ID"), T.STRING),
+        Field("type", _("Type"), T.STRING),
+        Field("unit", _("Unit"), T.STRING),
+        Field("price", _("Price"), T.MONEY),
+        Field("ean", _("EAN"), T.STRING),
+        Field("account-nr", _("Account number"), T.INTEGER),
+        Field("vat-percentage", _("VAT percentage"), T.DECIMAL, description=_("VAT rate as a fraction (0.25 = 25 %).")),
     ),
     targets=(
         Target(
             hubspot_object="products",
-            label="Products",
+            label=_("Products"),
             default_mappings=(M("name", "name"), M("price", "price")),
         ),
     ),
@@ -376,34 +409,34 @@ PRODUCTS = ObjectSpec(
 
 LINE_ITEMS = ObjectSpec(
     key="line_items",
-    label="Line Items",
+    label=_("Line Items"),
     plan=Plan.PRO,
     direction=Direction.ONE_WAY,
     interval_minutes=30,
     fields=(
-        Field("quantity", "Quantity", T.DECIMAL),
-        Field("price", "Price", T.MONEY, description="Unit price."),
-        Field("vat", "VAT", T.DECIMAL, description="VAT rate of the row as a fraction (0.25 = 25 %)."),
-        Field("product.id", "Product (ID)", T.ID),
-        Field("unit", "Unit", T.STRING),
-        Field("description", "Description", T.STRING),
-        Field("account-nr", "Account number", T.INTEGER),
-        Field("discount.percentage", "Discount percentage", T.DECIMAL),
-        Field("discount.absolute", "Discount absolute", T.MONEY),
+        Field("quantity", _("Quantity"), T.DECIMAL),
+        Field("price", _("Price"), T.MONEY, description=_("Unit price.")),
+        Field("vat", _("VAT"), T.DECIMAL, description=_("VAT rate of the row as a fraction (0.25 = 25 %).")),
+        Field("product.id", _("Product (ID)"), T.ID),
+        Field("unit", _("Unit"), T.STRING),
+        Field("description", _("Description"), T.STRING),
+        Field("account-nr", _("Account number"), T.INTEGER),
+        Field("discount.percentage", _("Discount percentage"), T.DECIMAL),
+        Field("discount.absolute", _("Discount absolute"), T.MONEY),
         # Set on recurring agreement rows by transforms.line_items_from_agreement (product doc §3.5).
         Field(
             "_billing_frequency",
-            "Billing frequency",
+            _("Billing frequency"),
             T.ENUM,
             BILLING_FREQUENCY_OPTIONS,
             compute=transforms.line_item_billing_frequency,
-            description="Recurring agreement rows only.",
+            description=_("Recurring agreement rows only."),
         ),
     ),
     targets=(
         Target(
             hubspot_object="line_items",
-            label="Line Items",
+            label=_("Line Items"),
             default_mappings=(
                 M("description", "name"),
                 M("quantity", "quantity"),
@@ -420,25 +453,25 @@ LINE_ITEMS = ObjectSpec(
 
 PROJECTS = ObjectSpec(
     key="projects",
-    label="Projects",
+    label=_("Projects"),
     plan=Plan.PRO,
     direction=Direction.TWO_WAY,
     interval_minutes=15,
     kleer_resource="client-project",
     fields=(
-        Field("name", "Name", T.STRING, updatable=False),
-        Field("client.id", "Client (ID)", T.ID, updatable=False),
-        Field("fixed-price", "Fixed price", T.BOOLEAN, updatable=False),
-        Field("number", "Number", T.STRING),
-        Field("comment", "Comment", T.TEXT),
-        Field("budget-hours", "Budget hours", T.DECIMAL),
-        Field("budget-amount", "Budget amount", T.MONEY),
-        Field("opening-date", "Opening date", T.DATE),
+        Field("name", _("Name"), T.STRING, updatable=False),
+        Field("client.id", _("Client (ID)"), T.ID, updatable=False),
+        Field("fixed-price", _("Fixed price"), T.BOOLEAN, updatable=False),
+        Field("number", _("Number"), T.STRING),
+        Field("comment", _("Comment"), T.TEXT),
+        Field("budget-hours", _("Budget hours"), T.DECIMAL),
+        Field("budget-amount", _("Budget amount"), T.MONEY),
+        Field("opening-date", _("Opening date"), T.DATE),
     ),
     targets=(
         Target(
             hubspot_object="projects",
-            label="Projects",
+            label=_("Projects"),
             default_mappings=(
                 M("name", "hs_name"),
                 M("opening-date", "hs_start_date"),
@@ -450,7 +483,7 @@ PROJECTS = ObjectSpec(
         ),
         Target(
             hubspot_object="deals",
-            label="Deals",
+            label=_("Deals"),
             default_mappings=(
                 M("name", "dealname"),
                 M("budget-amount", "amount"),

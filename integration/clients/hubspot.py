@@ -174,12 +174,19 @@ def oauth_token_info(*, access_token: str) -> dict[str, Any]:
     return body if isinstance(body, dict) else {}
 
 
-def oauth_account_portal_id(*, access_token: str) -> Any:
-    """The portal id of a fresh token, for grants that do not name their hub."""
-    # Reference: https://developers.hubspot.com/docs/api-reference/account-account-info-v3/guide (portalId).
+def oauth_account_info(*, access_token: str) -> dict[str, Any]:
+    """The account's details (`portalId`, `timeZone`, `companyCurrency`, …) for a fresh token."""
+    # Reference: https://developers.hubspot.com/docs/api-reference/account-account-info-v3/guide
+    # (PortalInformationResponse).
     path = f"/account-info/{settings.HUBSPOT_API_VERSION}/details"
     response = _oauth_http().request("GET", path, headers={"Authorization": f"Bearer {access_token}"})
-    return response.json().get("portalId")
+    body = response.json()
+    return body if isinstance(body, dict) else {}
+
+
+def oauth_account_portal_id(*, access_token: str) -> Any:
+    """The portal id of a fresh token, for grants that do not name their hub."""
+    return oauth_account_info(access_token=access_token).get("portalId")
 
 
 def _chunks(items: Sequence[Any], size: int = BATCH_LIMIT) -> Iterator[Sequence[Any]]:

@@ -6,6 +6,8 @@ import re
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from integration.clients.errors import ApiError, AuthenticationError
 from integration.clients.kleer import KleerClient
@@ -26,7 +28,7 @@ def api_key_error(api_key: str) -> str:
     """Why `api_key` cannot be a Kleer API key ("" when it can), without repeating the key."""
     if _KEY_CHARACTERS.fullmatch(api_key):
         return ""
-    return (
+    return _(
         "A Kleer API key contains only letters, digits and punctuation (no spaces, no å, ä, ö); "
         "copy it again from the message Kleer support sent. Nothing was saved."
     )
@@ -37,9 +39,16 @@ def credentials_check(*, company_id: int, api_key: str) -> str:
     try:
         info = KleerClient(company_id=company_id, token=api_key, allow_sleep=False).check_credentials()
     except AuthenticationError as exc:
-        raise CredentialsError(exc.message) from exc
+        # The client's message, in the customer's language (integration/clients/kleer.py `_classify`).
+        if exc.status == 403:
+            message = _("The Kleer API key has no access to company %(company)s; check the Company ID")
+        else:
+            message = _("Kleer rejected the API key for company %(company)s")
+        raise CredentialsError(message % {"company": company_id}) from exc
     except ApiError as exc:
-        raise CredentialsError(f"Could not reach Kleer to check the key ({exc.message}); nothing was saved.") from exc
+        raise CredentialsError(
+            _("Could not reach Kleer to check the key (%(error)s); nothing was saved.") % {"error": exc.message}
+        ) from exc
     return info.name
 
 
@@ -54,12 +63,16 @@ def credentials_check_company_switch(*, portal: Portal, company_id: int) -> None
         return
     synced = SyncedRecord.objects.filter(portal=portal).count()
     if synced:
-        noun, them = ("record", "it") if synced == 1 else ("records", "them")
-        raise CredentialsError(
-            f"This portal holds {synced} {noun} synced from Kleer company {current}. Connecting company "
-            f"{company_id} would mark {them} deleted in HubSpot and could overwrite records with the same Kleer ids. "
-            f"Keep company {current}, or ask support to detach the synced records first; nothing was saved."
+        message = ngettext(
+            "This portal holds %(count)d record synced from Kleer company %(current)s. Connecting company "
+            "%(new)s would mark it deleted in HubSpot and could overwrite records with the same Kleer ids. "
+            "Keep company %(current)s, or ask support to detach the synced records first; nothing was saved.",
+            "This portal holds %(count)d records synced from Kleer company %(current)s. Connecting company "
+            "%(new)s would mark them deleted in HubSpot and could overwrite records with the same Kleer ids. "
+            "Keep company %(current)s, or ask support to detach the synced records first; nothing was saved.",
+            synced,
         )
+        raise CredentialsError(message % {"count": synced, "current": current, "new": company_id})
 
 
 def credentials_save(
@@ -72,18 +85,18 @@ def credentials_save(
     current = KleerCredentials.objects.filter(portal=portal).first()
     key = (api_key or "").strip() or (current.api_key if current else "")
     if not key:
-        raise CredentialsError("Enter the Kleer API key.")
+        raise CredentialsError(_("Enter the Kleer API key."))
     if error := api_key_error(key):
         raise CredentialsError(error)
     if company_id <= 0:
-        raise CredentialsError("The Kleer Company ID is a positive number.")
+        raise CredentialsError(_("The Kleer Company ID is a positive number."))
     credentials_check_company_switch(portal=portal, company_id=company_id)
     if verify:
         credentials_check(company_id=company_id, api_key=key)
     # "api_key_change", not "api_key": the audit scrubber masks any value under a secret's name.
     before = {"company_id": current.company_id, "api_key_change": "set"} if current else {}
     with transaction.atomic():
-        creds, _ = KleerCredentials.objects.update_or_create(
+        creds, _created = KleerCredentials.objects.update_or_create(
             portal=portal,
             defaults={
                 "company_id": company_id,

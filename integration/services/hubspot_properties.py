@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.core.cache import cache
+from django.utils.translation import gettext as _
 
 from integration import catalog
 from integration.clients.hubspot import HubSpotClient
@@ -83,14 +84,16 @@ def hubspot_property_create(
     if error:
         raise MappingError(error)
     if not label:
-        raise MappingError("Enter a label for the new property.")
+        raise MappingError(_("Enter a label for the new property."))
     if any(unicodedata.category(c) == "Cc" for c in label) or len(label) > 100:
         # Checked before HubSpot is called: a label the audit log could not store used to create the property
         # and then fail, leaving a change without its audit event.
-        raise MappingError("A property label is at most 100 characters, without control characters.")
+        raise MappingError(_("A property label is at most 100 characters, without control characters."))
     spec = object_sync.spec
     if kleer_field and not spec.has_field(kleer_field):
-        raise MappingError(f"{spec.label} have no Kleer field {kleer_field!r}.")
+        raise MappingError(
+            _("%(label)s have no Kleer field %(field)s.") % {"label": spec.title, "field": repr(kleer_field)}
+        )
     definition = spec.property_definition(name, kleer_field or None)
     payload = {**definition.as_payload(), "label": label}
     client = HubSpotClient(installation=object_sync.portal.installation, allow_sleep=False)

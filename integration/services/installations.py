@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 
 from django.db import transaction
 from django.utils import timezone
@@ -135,3 +136,19 @@ def portal_install(
         after={"scopes": list(scopes)},
     )
     return portal
+
+
+def portal_time_zone_set(*, portal: Portal, time_zone: str) -> bool:
+    """Keep the HubSpot account's time zone (an IANA name from account info) for the portal's pages.
+
+    A name Python does not know is ignored (the pages then use TIME_ZONE). Returns whether it changed.
+    """
+    try:
+        zoneinfo.ZoneInfo(time_zone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return False
+    if not time_zone or portal.time_zone == time_zone:
+        return False
+    portal.time_zone = time_zone
+    portal.save(update_fields=["time_zone", "updated_at"])
+    return True

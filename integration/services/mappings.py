@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from integration import catalog
 from integration.models import FieldMapping, ObjectSync
@@ -41,24 +42,28 @@ def mapping_validate(
     """Raise MappingError when the change is refused; shared by the settings page and the admin."""
     spec = object_sync.spec
     if kleer_field and not spec.has_field(kleer_field):
-        raise MappingError(f"{spec.label} have no Kleer field {kleer_field!r}.")
+        raise MappingError(
+            _("%(label)s have no Kleer field %(field)s.") % {"label": spec.title, "field": repr(kleer_field)}
+        )
     if not kleer_field and not default_value:
-        raise MappingError('With "None" as the Kleer field, enter the default value to write.')
+        raise MappingError(_('With "None" as the Kleer field, enter the default value to write.'))
     if not hubspot_property:
-        raise MappingError("Choose the HubSpot property to write to.")
+        raise MappingError(_("Choose the HubSpot property to write to."))
     if hubspot_property == catalog.KLEER_ID_PROPERTY:
-        raise MappingError("kleer_id is written by the sync itself and cannot be mapped.")
+        raise MappingError(_("kleer_id is written by the sync itself and cannot be mapped."))
     target = catalog.HUBSPOT_OBJECTS.get(object_sync.hubspot_object)
     if target is not None and target.is_read_only(hubspot_property):
-        raise MappingError(f"{hubspot_property} is calculated by HubSpot and cannot be written.")
+        raise MappingError(
+            _("%(property)s is calculated by HubSpot and cannot be written.") % {"property": hubspot_property}
+        )
     if mapping is not None and mapping.pk and mapping.kleer_field != kleer_field:
         _ensure_required_field_stays(mapping)
     if direction == FieldMapping.Direction.TWO_WAY:
         reason = spec.one_way_reason(object_sync.hubspot_object, kleer_field or None, hubspot_property)
         if reason:
-            raise MappingError(f"This mapping cannot be two-way: {reason}")
+            raise MappingError(_("This mapping cannot be two-way: %(reason)s") % {"reason": reason})
     elif direction not in (None, FieldMapping.Direction.ONE_WAY):
-        raise MappingError("Choose two-way or Kleer → HubSpot only.")
+        raise MappingError(_("Choose two-way or Kleer → HubSpot only."))
 
 
 def mapping_direction(
@@ -82,7 +87,10 @@ def _ensure_required_field_stays(mapping: FieldMapping) -> None:
     if object_sync.enabled and mapping.kleer_field in spec.required_fields:
         others = object_sync.mappings.filter(kleer_field=mapping.kleer_field).exclude(pk=mapping.pk)
         if not others.exists():
-            raise MappingError(f"{spec.field(mapping.kleer_field).display} is required while {spec.label} sync is on.")
+            raise MappingError(
+                _("%(field)s is required while %(label)s sync is on.")
+                % {"field": spec.field(mapping.kleer_field).display, "label": spec.title}
+            )
 
 
 def mapping_save(
@@ -130,7 +138,9 @@ def mapping_save(
                 after=_snapshot(target),
             )
     except IntegrityError as exc:
-        raise MappingError(f"{hubspot_property} is already mapped on this tab; edit that mapping instead.") from exc
+        raise MappingError(
+            _("%(property)s is already mapped on this tab; edit that mapping instead.") % {"property": hubspot_property}
+        ) from exc
     return target
 
 
@@ -152,5 +162,5 @@ def mapping_delete(*, mapping: FieldMapping, actor: Actor) -> None:
 def property_name_error(name: str) -> str:
     """HubSpot's validation of a new property's internal name ("" when valid)."""
     if not name or len(name) >= 100 or not PROPERTY_NAME.match(name):
-        return "Names for properties should be lowercase and have less than 100 characters"
+        return _("Names for properties should be lowercase and have less than 100 characters")
     return ""

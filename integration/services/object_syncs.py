@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from integration.catalog import Plan
 from integration.clients.errors import ApiError
@@ -23,16 +24,16 @@ def enable_blockers(object_sync: ObjectSync) -> list[str]:
     spec, portal = object_sync.spec, object_sync.portal
     reasons = []
     if spec.plan == Plan.PRO and portal.plan != Plan.PRO:
-        reasons.append(f"{spec.label} sync needs the Pro plan.")
+        reasons.append(_("%(label)s sync needs the Pro plan.") % {"label": spec.title})
     if not hasattr(portal, "kleer_credentials"):
-        reasons.append("Save your Kleer credentials first (General Configuration).")
+        reasons.append(_("Save your Kleer credentials first (General Configuration)."))
     installation = getattr(portal, "installation", None)
     if installation is None or installation.status != HubSpotInstallation.Status.CONNECTED:
-        reasons.append("HubSpot is disconnected; reconnect the app first.")
+        reasons.append(_("HubSpot is disconnected; reconnect the app first."))
     mapped = {m.kleer_field for m in object_sync.mappings.all()}
     missing = [spec.field(name).display for name in spec.required_fields if name not in mapped]
     if missing:
-        reasons.append(f"Map the required field {', '.join(missing)} first.")
+        reasons.append(_("Map the required field %(fields)s first.") % {"fields": ", ".join(missing)})
     return reasons
 
 
@@ -143,7 +144,8 @@ def object_sync_set_target(
     spec = object_sync.spec
     if hubspot_object not in spec.allowed_targets:
         raise ObjectSyncError(
-            f"{spec.label} can sync to {', '.join(spec.allowed_targets)}, not {hubspot_object or 'nothing'}."
+            _("%(label)s can sync to %(targets)s, not %(target)s.")
+            % {"label": spec.title, "targets": ", ".join(spec.allowed_targets), "target": hubspot_object or "—"}
         )
     before = object_sync.hubspot_object
     if before == hubspot_object:
@@ -210,9 +212,11 @@ def object_sync_set_pipeline(*, object_sync: ObjectSync, pipeline_id: str, stage
     """
     target = object_sync.spec.target(object_sync.hubspot_object)
     if not target.needs_pipeline:
-        raise ObjectSyncError(f"HubSpot {target.label.lower()} have no pipelines to choose from.")
+        raise ObjectSyncError(
+            _("HubSpot %(target)s have no pipelines to choose from.") % {"target": target.title.lower()}
+        )
     if stage_id and not pipeline_id:
-        raise ObjectSyncError("Choose the pipeline of that stage.")
+        raise ObjectSyncError(_("Choose the pipeline of that stage."))
     before = {"pipeline_id": object_sync.pipeline_id, "stage_id": object_sync.stage_id}
     after = {"pipeline_id": pipeline_id, "stage_id": stage_id}
     if before == after:

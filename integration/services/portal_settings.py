@@ -4,6 +4,8 @@ Conflicts and matching)."""
 from __future__ import annotations
 
 from django.db import transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from integration.models import ConflictRule, MatchRule, Portal
 from integration.services.audit import Actor, audit_record
@@ -25,7 +27,7 @@ def portal_sync_settings_save(
     """
     low, high = HISTORY_MONTHS_RANGE
     if not low <= invoice_history_months <= high:
-        raise PortalSettingsError(f"Enter a number of months from {low} to {high}.")
+        raise PortalSettingsError(_("Enter a number of months from %(low)d to %(high)d.") % {"low": low, "high": high})
     locked = Portal.objects.select_for_update().get(pk=portal.pk)
     before = {"invoice_history_months": locked.invoice_history_months, "archive_deleted": locked.archive_deleted}
     after = {"invoice_history_months": invoice_history_months, "archive_deleted": archive_deleted}
@@ -44,14 +46,18 @@ def portal_sync_settings_save(
     return locked
 
 
-CONFLICT_RULE_QUESTION = "who wins when both sides changed"
-MATCH_RULE_QUESTION = "how existing HubSpot records are matched"
+CONFLICT_RULE_QUESTION = gettext_noop("who wins when both sides changed")
+MATCH_RULE_QUESTION = gettext_noop("how existing HubSpot records are matched")
 
 
 def choices_message(choices: type[ConflictRule] | type[MatchRule], question: str) -> str:
     """The refusal of a value outside `choices`, naming each of them (shared with the settings form)."""
     *first, last = (f"“{label}”" for label in choices.labels)
-    return f"Choose {question}: {', '.join(first)} or {last}."
+    return _("Choose %(question)s: %(first)s or %(last)s.") % {
+        "question": _(question),
+        "first": ", ".join(first),
+        "last": last,
+    }
 
 
 @transaction.atomic

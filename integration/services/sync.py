@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from django.db import DatabaseError, close_old_connections, connection
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from integration import catalog
 from integration.catalog import Plan
@@ -39,17 +40,20 @@ def object_sync_blocker(object_sync: ObjectSync, *, require_enabled: bool = True
     spec = object_sync.spec
     installation = getattr(portal, "installation", None)
     if require_enabled and not object_sync.enabled:
-        return f"{spec.label} sync is switched off"
+        return _("%(label)s sync is switched off") % {"label": spec.title}
     if spec.synced_with:
-        return f"{spec.label} are synced together with {', '.join(spec.synced_with)}"
+        return _("%(label)s are synced together with %(parents)s") % {
+            "label": spec.title,
+            "parents": ", ".join(catalog.get(key).title.lower() for key in spec.synced_with),
+        }
     if portal.status == Portal.Status.PAUSED:
-        return "the portal is paused"
+        return _("the portal is paused")
     if spec.plan == Plan.PRO and portal.plan != Plan.PRO:
-        return f"{spec.label} need the Pro plan"
+        return _("%(label)s need the Pro plan") % {"label": spec.title}
     if installation is None or installation.status != HubSpotInstallation.Status.CONNECTED:
-        return "HubSpot is disconnected; reconnect the app"
+        return _("HubSpot is disconnected; reconnect the app")
     if not hasattr(portal, "kleer_credentials"):
-        return "Kleer credentials are not configured"
+        return _("Kleer credentials are not configured")
     return ""
 
 

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -27,7 +28,7 @@ from integration.clients import hubspot
 from integration.clients.errors import ApiError
 from integration.clients.hubspot import HubSpotClient
 from integration.models import Portal
-from integration.services.installations import portal_install
+from integration.services.installations import portal_install, portal_time_zone_set
 from integration.services.object_syncs import object_syncs_fit_portal
 
 logger = logging.getLogger("integration.install")
@@ -74,11 +75,11 @@ def _state_error(request: HttpRequest) -> str:
     stored = request.session.pop(STATE_SESSION_KEY, None)
     given = request.GET.get("state", "")
     if not stored or not isinstance(stored, dict):
-        return "This installation link was already used or was not started in this browser."
+        return _("This installation link was already used or was not started in this browser.")
     if time.time() > float(stored.get("expires", 0)):
-        return "The installation took longer than 10 minutes."
+        return _("The installation took longer than 10 minutes.")
     if not given or not hmac.compare_digest(str(stored.get("value", "")).encode(), given.encode()):
-        return "The installation could not be verified (the state does not match)."
+        return _("The installation could not be verified (the state does not match).")
     return ""
 
 
@@ -95,20 +96,24 @@ def oauth_callback(request: HttpRequest) -> HttpResponse:
     if request.GET.get("error"):
         return _declined(request)
     if state_error:
-        return _failure(request, title="Installation not verified", message=state_error, status=400)
+        return _failure(request, title=_("Installation not verified"), message=state_error, status=400)
     code = request.GET.get("code", "")
     if not code:
-        return _failure(request, title="Installation failed", message="HubSpot sent no authorization code.", status=400)
+        return _failure(
+            request, title=_("Installation failed"), message=_("HubSpot sent no authorization code."), status=400
+        )
     try:
         grant = hubspot.oauth_exchange_code(code=code, redirect_uri=redirect_uri())
     except ApiError as exc:
         logger.warning("token exchange failed: %s", exc)
-        message = f"HubSpot did not accept the authorization ({exc.message}). Nothing was changed; please try again."
-        return _failure(request, title="Installation failed", message=message, status=502)
+        message = _("HubSpot did not accept the authorization (%(error)s). Nothing was changed; please try again.") % {
+            "error": exc.message
+        }
+        return _failure(request, title=_("Installation failed"), message=message, status=502)
     identity = _identify(grant)
     if identity.hub_id is None:
-        message = "HubSpot did not tell us which portal was connected. Nothing was changed; please try again."
-        return _failure(request, title="Installation failed", message=message, status=502)
+        message = _("HubSpot did not tell us which portal was connected. Nothing was changed; please try again.")
+        return _failure(request, title=_("Installation failed"), message=message, status=502)
     portal = portal_install(
         hub_id=identity.hub_id,
         access_token=grant.access_token,
@@ -119,6 +124,7 @@ def oauth_callback(request: HttpRequest) -> HttpResponse:
         hub_domain=identity.hub_domain,
     )
     _fit_features(portal)
+    _learn_time_zone(portal, grant.access_token)
     portal_session_start(request, hub_id=portal.hub_id, email=identity.email, user_id=grant.user_id, via="oauth")
     return HttpResponseRedirect(reverse("integration:settings", kwargs={"hub_id": portal.hub_id}))
 
@@ -136,14 +142,24 @@ def _fit_features(portal: Portal) -> None:
         logger.info("portal %s: %s switched to a target the portal has", portal.hub_id, ", ".join(switched))
 
 
+def _learn_time_zone(portal: Portal, access_token: str) -> None:
+    """Best effort: the settings page shows times in the HubSpot account's zone (else TIME_ZONE)."""
+    try:
+        info = hubspot.oauth_account_info(access_token=access_token)
+    except (ApiError, ValueError) as exc:
+        logger.info("portal %s: account info unavailable: %s", portal.hub_id, exc)
+        return
+    portal_time_zone_set(portal=portal, time_zone=str(info.get("timeZone") or ""))
+
+
 def _declined(request: HttpRequest) -> HttpResponse:
     error = request.GET.get("error", "")
     if error == "access_denied":
-        message = "You declined the installation in HubSpot. Nothing was installed or changed."
-        return _failure(request, title="Installation cancelled", message=message, status=200)
+        message = _("You declined the installation in HubSpot. Nothing was installed or changed.")
+        return _failure(request, title=_("Installation cancelled"), message=message, status=200)
     detail = request.GET.get("error_description") or error
-    message = f"HubSpot reported an error: {detail}. Nothing was installed or changed."
-    return _failure(request, title="Installation failed", message=message, status=400)
+    message = _("HubSpot reported an error: %(error)s. Nothing was installed or changed.") % {"error": detail}
+    return _failure(request, title=_("Installation failed"), message=message, status=400)
 
 
 def _identify(grant: hubspot.TokenGrant) -> Identity:

@@ -13,11 +13,13 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from accounts.language import remember_hubspot_locale
 from accounts.portal_session import frameable, portal_session_start, session_hub_id, signed_out
 from integration.inputs import ascii_int
 from integration.models import Portal
@@ -33,7 +35,7 @@ def signed_url(request: HttpRequest) -> str:
 
 def _refused(request: HttpRequest, message: str, status: int) -> HttpResponse:
     context = {
-        "title": "Could not open the settings",
+        "title": _("Could not open the settings"),
         "message": message,
         "install_url": reverse("integration:install"),
     }
@@ -57,12 +59,15 @@ def launch(request: HttpRequest) -> HttpResponse:
         )
     except SignatureError as exc:
         logger.warning("refused settings launch: %s", exc.reason)
-        return _refused(request, "This link is not signed by HubSpot or has expired. Open the app from HubSpot.", 403)
+        return _refused(
+            request, _("This link is not signed by HubSpot or has expired. Open the app from HubSpot."), 403
+        )
     hub_id = ascii_int(request.GET.get("portalId", ""))  # int() would take " 1_2", "١٢" and huge numbers
     if hub_id is None:
-        return _refused(request, "HubSpot did not say which portal to open.", 400)
+        return _refused(request, _("HubSpot did not say which portal to open."), 400)
     if not Portal.objects.filter(hub_id=hub_id).exists():
-        return _refused(request, f"The app is not installed in HubSpot portal {hub_id}. Install it first.", 404)
+        message = _("The app is not installed in HubSpot portal %(hub_id)s. Install it first.") % {"hub_id": hub_id}
+        return _refused(request, message, 404)
     user_id = request.GET.get("userId", "")
     portal_session_start(
         request,
@@ -71,6 +76,9 @@ def launch(request: HttpRequest) -> HttpResponse:
         user_id=ascii_int(user_id),
         via="launch",
     )
+    # The HubSpot user's locale picks the page's language (unless the switch on the page already did). The
+    # settings component passes `context.user.locale` as `locale`; it is part of the signed URL like the rest.
+    remember_hubspot_locale(request, request.GET.get("locale"))
     return frameable(HttpResponseRedirect(reverse("integration:settings", kwargs={"hub_id": hub_id})))
 
 

@@ -8,11 +8,13 @@ from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from accounts.portal_session import PortalAccess
 from integration import catalog
 from integration.catalog import Plan
 from integration.models import ObjectSync
+from integration.selectors import interval_text
 from integration.services.object_syncs import two_way_possible
 
 GENERAL_TAB = "general"
@@ -33,20 +35,27 @@ class DirectionTexts:
     one_way_title: str = ""
 
 
-ONE_WAY_TITLE = "Kleer → HubSpot only: edits of this property in HubSpot do not go back to Kleer."
+def _one_way_title() -> str:
+    return _("Kleer → HubSpot only: edits of this property in HubSpot do not go back to Kleer.")
 
 
 def _one_way_target_texts(spec: catalog.ObjectSpec, hubspot_object: str) -> DirectionTexts:
     """A two-way object type synced to a HubSpot object HubSpot sends no change notifications for (projects)."""
     target = spec.target(hubspot_object)
-    others = " or ".join(t.label.lower() for t in spec.targets if t.inbound_properties)
+    others = _(" or ").join(t.title.lower() for t in spec.targets if t.inbound_properties)
+    words = {"label": spec.title, "lower": spec.title.lower(), "target": target.title.lower(), "others": others}
     intro = (
-        f"{spec.label} synced to HubSpot {target.label.lower()} go one way, from Kleer to HubSpot: HubSpot sends apps "
-        f"no change notifications for {target.label.lower()}, so edits made there never reach Kleer."
+        _(
+            "%(label)s synced to HubSpot %(target)s go one way, from Kleer to HubSpot: HubSpot sends apps no change "
+            "notifications for %(target)s, so edits made there never reach Kleer."
+        )
+        % words
     )
     if others:
-        intro += f" Sync {spec.label.lower()} to {others} (HubSpot object type above) for two-way."
-    summary = f"one-way: Kleer → HubSpot (two-way when synced to {others})" if others else "one-way: Kleer → HubSpot"
+        intro += " " + _("Sync %(lower)s to %(others)s (HubSpot object type above) for two-way.") % words
+        summary = _("one-way: Kleer → HubSpot (two-way when synced to %(others)s)") % words
+    else:
+        summary = _("one-way: Kleer → HubSpot")
     return DirectionTexts(summary=summary, intro=intro, two_way_here=False)
 
 
@@ -55,33 +64,42 @@ def direction_texts(object_sync: ObjectSync) -> DirectionTexts:
     spec = object_sync.spec
     if not spec.two_way:
         return DirectionTexts(
-            summary="one-way: Kleer → HubSpot",
-            intro=f"{spec.label} sync one way, from Kleer to HubSpot: edits made in HubSpot are never sent to Kleer.",
+            summary=_("one-way: Kleer → HubSpot"),
+            intro=_("%(label)s sync one way, from Kleer to HubSpot: edits made in HubSpot are never sent to Kleer.")
+            % {"label": spec.title},
             two_way_here=False,
         )
     if not two_way_possible(object_sync):
         return _one_way_target_texts(spec, object_sync.hubspot_object)
     if object_sync.inbound_enabled:
         return DirectionTexts(
-            summary="two-way",
-            intro=(
+            summary=_("two-way"),
+            intro=_(
                 "Properties marked Two-way go both ways: an edit in HubSpot is written to Kleer within seconds. "
                 "Properties marked One-way go from Kleer to HubSpot only: edits of them in HubSpot never reach Kleer."
             ),
             two_way_here=True,
-            two_way_title="Two-way: edits of this property in HubSpot are written to Kleer.",
-            one_way_title=ONE_WAY_TITLE,
+            two_way_title=_("Two-way: edits of this property in HubSpot are written to Kleer."),
+            one_way_title=_one_way_title(),
         )
     return DirectionTexts(
-        summary="one-way for now: HubSpot → Kleer is off",
-        intro=(
+        summary=_("one-way for now: HubSpot → Kleer is off"),
+        intro=_(
             "HubSpot → Kleer is off, so edits made in HubSpot never reach Kleer, whatever a property's direction. "
             "Properties marked Two-way go back to Kleer once it is switched on."
         ),
         two_way_here=True,
-        two_way_title="Two-way once HubSpot → Kleer is switched on; until then Kleer → HubSpot only.",
-        one_way_title=ONE_WAY_TITLE,
+        two_way_title=_("Two-way once HubSpot → Kleer is switched on; until then Kleer → HubSpot only."),
+        one_way_title=_one_way_title(),
     )
+
+
+def schedule_text(spec: catalog.ObjectSpec) -> str:
+    """How often the object type syncs, in words: "every 15 minutes", "daily", "synced with invoices and …"."""
+    if spec.synced_with:
+        parents = _(" and ").join(catalog.get(key).title.lower() for key in spec.synced_with)
+        return _("synced with %(parents)s") % {"parents": parents}
+    return interval_text(spec.interval_minutes)
 
 
 def pro_locked(spec: catalog.ObjectSpec, access: PortalAccess) -> bool:
@@ -102,12 +120,12 @@ class Tab:
 def tabs(access: PortalAccess) -> list[Tab]:
     """General Configuration, then the object tabs in catalog order (Clients, Invoices, … Projects)."""
     enabled = dict(access.portal.object_syncs.values_list("object_type", "enabled"))
-    items = [Tab(GENERAL_TAB, "General Configuration", settings_url(access))]
+    items = [Tab(GENERAL_TAB, _("General Configuration"), settings_url(access))]
     for spec in catalog.REGISTRY.values():
         items.append(
             Tab(
                 key=spec.key,
-                label=spec.label,
+                label=spec.title,
                 url=settings_url(access, spec.key),
                 enabled=enabled.get(spec.key, False),
                 pro=pro_locked(spec, access),

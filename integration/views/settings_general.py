@@ -116,7 +116,7 @@ def _context(
         access,
         GENERAL_TAB,
         rules_form=rules_form,
-        two_way_labels=[spec.label for spec in catalog.REGISTRY.values() if spec.two_way],
+        two_way_labels=[spec.title for spec in catalog.REGISTRY.values() if spec.two_way],
         installation=installation,
         connected=connected,
         credentials=credentials,
@@ -154,7 +154,7 @@ def credentials(request: HttpRequest, access: PortalAccess) -> HttpResponse:
         except CredentialsError as exc:
             form.add_error(None, str(exc))
         else:
-            messages.success(request, "Kleer credentials saved: Kleer accepted the key.")
+            messages.success(request, _("Kleer credentials saved: Kleer accepted the key."))
             return HttpResponseRedirect(f"{settings_url(access)}#kleer")
     return render(request, TEMPLATE, _context(access, credentials_form=form))
 
@@ -170,7 +170,7 @@ def sync_config(request: HttpRequest, access: PortalAccess) -> HttpResponse:
         except PortalSettingsError as exc:
             form.add_error("invoice_history_months", str(exc))
         else:
-            messages.success(request, "Sync configuration saved.")
+            messages.success(request, _("Sync configuration saved."))
             return HttpResponseRedirect(f"{settings_url(access)}#sync-config")
     return render(request, TEMPLATE, _context(access, sync_form=form))
 
@@ -186,6 +186,6 @@ def sync_rules(request: HttpRequest, access: PortalAccess) -> HttpResponse:
         except PortalSettingsError as exc:
             form.add_error(None, str(exc))
         else:
-            messages.success(request, "Conflicts and matching saved.")
+            messages.success(request, _("Conflicts and matching saved."))
             return HttpResponseRedirect(f"{settings_url(access)}#sync-rules")
     return render(request, TEMPLATE, _context(access, rules_form=form))

@@ -13,6 +13,7 @@ from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
@@ -30,11 +31,13 @@ def _properties(object_sync: ObjectSync, *, refresh: bool = False) -> tuple[list
     """The portal's properties for the dropdown (cached by the service), or None and the reason."""
     installation = HubSpotInstallation.objects.filter(portal=object_sync.portal).first()
     if installation is None or installation.status != HubSpotInstallation.Status.CONNECTED:
-        return None, "HubSpot is disconnected, so its properties cannot be listed; type the internal name."
+        return None, _("HubSpot is disconnected, so its properties cannot be listed; type the internal name.")
     try:
         return hubspot_properties(object_sync=object_sync, refresh=refresh), ""
     except ApiError as exc:
-        return None, f"Could not read the properties from HubSpot ({exc.message}); type the internal name."
+        return None, _("Could not read the properties from HubSpot (%(error)s); type the internal name.") % {
+            "error": exc.message
+        }
 
 
 def _render(request: HttpRequest, access: PortalAccess, object_sync: ObjectSync, **extra: Any) -> HttpResponse:
@@ -64,9 +67,9 @@ def direction_choice(
     the save would refuse."""
     spec = object_sync.spec
     if kleer_field and not spec.has_field(kleer_field):
-        reason = "Choose a Kleer field from the list."
+        reason = _("Choose a Kleer field from the list.")
     elif kleer_field and not hubspot_property:
-        reason = "Choose the HubSpot property first."
+        reason = _("Choose the HubSpot property first.")
     else:
         reason = spec.one_way_reason(object_sync.hubspot_object, kleer_field or None, hubspot_property) or ""
     if reason:
@@ -127,6 +130,8 @@ def mapping_form(
     properties, properties_error = _properties(object_sync, refresh=action == "refresh")
     current = mapping.hubspot_property if mapping else ""
     kwargs = {"spec": object_sync.spec, "properties": properties, "current_property": current}
+    if request.method == "GET" and request.GET.get("fragment") == "default":
+        return _default_fragment(request, access, object_sync, kwargs)
     extra: dict[str, Any] = {"mapping": mapping, "properties_error": properties_error}
     if action == "save":
         form = MappingForm(request.POST, **kwargs)
@@ -144,7 +149,8 @@ def mapping_form(
             except MappingError as exc:
                 form.add_error(None, str(exc))
             else:
-                messages.success(request, f"Mapping to {form.cleaned_data['hubspot_property']} saved.")
+                name = form.cleaned_data["hubspot_property"]
+                messages.success(request, _("Mapping to %(name)s saved.") % {"name": name})
                 return done(request, f"{settings_url(access, object_type)}#mappings")
     elif action == "create_property":
         form, extra["created"], extra["create_error"] = _create_property(request, access, object_sync, kwargs)
@@ -155,6 +161,16 @@ def mapping_form(
         form = MappingForm(initial=_initial(mapping), **kwargs)
     extra.update(_direction_context(object_sync, form, mapping))
     return _render(request, access, object_sync, form=form, **extra)
+
+
+def _default_fragment(
+    request: HttpRequest, access: PortalAccess, object_sync: ObjectSync, kwargs: dict[str, Any]
+) -> HttpResponse:
+    """The default value's input alone, fitted to the property the dialog holds now (settings.js swaps it in)."""
+    initial = {name: request.GET.get(name, "").strip() for name in ("hubspot_property", "default_value")}
+    form = MappingForm(initial=initial, **kwargs)
+    context = page_context(access, object_sync.object_type, spec=object_sync.spec, object_sync=object_sync)
+    return render(request, "integration/settings/_mapping_default.html", {**context, "form": form})
 
 
 def _posted(request: HttpRequest) -> dict[str, str]:
@@ -176,8 +192,12 @@ def _create_property(
         message = exc.messages[0] if isinstance(exc, forms.ValidationError) else str(exc)
         return MappingForm(initial=_posted(request), **kwargs), "", message
     except ApiError as exc:
-        return MappingForm(initial=_posted(request), **kwargs), "", f"HubSpot did not create it: {exc.message}"
-    properties, _ = _properties(object_sync)
+        return (
+            MappingForm(initial=_posted(request), **kwargs),
+            "",
+            _("HubSpot did not create it: %(error)s") % {"error": exc.message},
+        )
+    properties, _error = _properties(object_sync)
     refreshed = {**kwargs, "properties": properties, "current_property": name}
     return MappingForm(initial={**_posted(request), "hubspot_property": name}, **refreshed), name, ""
 
@@ -195,7 +215,7 @@ def mapping_delete_view(request: HttpRequest, access: PortalAccess, object_type:
         except MappingError as exc:
             messages.error(request, str(exc))
         else:
-            messages.success(request, f"Mapping to {mapping.hubspot_property} deleted.")
+            messages.success(request, _("Mapping to %(name)s deleted.") % {"name": mapping.hubspot_property})
         return done(request, f"{settings_url(access, object_type)}#mappings")
     template = "_mapping_delete.html" if is_dialog(request) else "mapping_delete.html"
     context = page_context(access, object_type, spec=object_sync.spec, object_sync=object_sync, mapping=mapping)

@@ -15,6 +15,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.portal_session import PortalAccess, portal_access_required
+from integration import catalog
 from integration.clients.errors import ApiError
 from integration.clients.hubspot import HubSpotClient
 from integration.forms import PipelineForm, TargetForm, default_value_error
@@ -37,6 +38,7 @@ from integration.views.settings_common import (
     object_sync_for,
     page_context,
     pro_locked,
+    schedule_text,
     settings_url,
 )
 
@@ -67,7 +69,8 @@ def _mapping_rows(object_sync: ObjectSync) -> list[dict[str, Any]]:
         rows.append(
             {
                 "mapping": mapping,
-                "kleer_display": spec.field(mapping.kleer_field).display if known else mapping.kleer_field or "None",
+                "kleer_display": spec.field(mapping.kleer_field).display if known else mapping.kleer_field or _("None"),
+                "hint": spec.field(mapping.kleer_field).hint if known else "",
                 "two_way": mapping.direction == FieldMapping.Direction.TWO_WAY,
                 # Why it is one-way when it cannot be anything else (added to the One-way badge's tooltip).
                 "one_way_reason": reason or "",
@@ -120,7 +123,7 @@ def _status(object_sync: ObjectSync) -> dict[str, Any]:
         "errors": list(errors.order_by("-last_seen_at")[:RECENT_ERRORS]),
         "error_count": errors.count(),
         "synced_count": synced_count(object_sync),
-        "synced_with": [s.title() for s in object_sync.spec.synced_with],
+        "synced_with": [catalog.get(key).title.lower() for key in object_sync.spec.synced_with],
     }
 
 
@@ -136,11 +139,11 @@ def _pipelines(object_sync: ObjectSync) -> tuple[list[dict[str, Any]], str]:
     """The portal's pipelines of the target object, or an explanation why they could not be read."""
     hubspot = _hubspot(object_sync)
     if hubspot is None:
-        return [], "Reconnect HubSpot to choose a pipeline."
+        return [], _("Reconnect HubSpot to choose a pipeline.")
     try:
         return hubspot.pipelines(object_sync.hubspot_object), ""
     except ApiError as exc:
-        return [], f"Could not read the pipelines from HubSpot ({exc.message})."
+        return [], _("Could not read the pipelines from HubSpot (%(error)s).") % {"error": exc.message}
 
 
 def _context(access: PortalAccess, object_sync: ObjectSync, **extra: Any) -> dict[str, Any]:
@@ -159,6 +162,7 @@ def _context(access: PortalAccess, object_sync: ObjectSync, **extra: Any) -> dic
         rows=rows,
         default_problems=[row for row in rows if row["default_problem"]],
         direction=direction_texts(object_sync),
+        schedule=schedule_text(spec),
         target_form=TargetForm(initial={"hubspot_object": object_sync.hubspot_object}, spec=spec),
         status=_status(object_sync),
         **extra,
@@ -191,19 +195,37 @@ def toggle(request: HttpRequest, access: PortalAccess, object_type: str) -> Http
     try:
         object_sync_set_enabled(object_sync=object_sync, enabled=enabled, actor=access.actor, hubspot=hubspot)
     except ObjectSyncError as exc:
-        messages.error(request, f"{object_sync.spec.label} sync was not switched on. {exc}")
+        messages.error(
+            request,
+            _("%(label)s sync was not switched on. %(reason)s") % {"label": object_sync.spec.title, "reason": exc},
+        )
     else:
-        messages.success(request, f"{object_sync.spec.label} sync is {'ON' if enabled else 'OFF'}.")
+        label = object_sync.spec.title
+        messages.success(
+            request,
+            _("%(label)s sync is ON.") % {"label": label}
+            if enabled
+            else _("%(label)s sync is OFF.") % {"label": label},
+        )
     return HttpResponseRedirect(settings_url(access, object_type))
 
 
 def _inbound_message(object_sync: ObjectSync) -> str:
     spec = object_sync.spec
+    words = {"label": spec.title, "lower": spec.title.lower()}
     if not object_sync.inbound_enabled:
-        return f"HubSpot → Kleer is OFF for {spec.label.lower()}: HubSpot edits are not sent to Kleer."
-    label = spec.label.lower()
-    message = f"HubSpot → Kleer is ON for {label}: HubSpot edits of two-way properties are written to Kleer"
-    return f"{message}." if object_sync.enabled else f"{message} once {spec.label} sync is ON."
+        return _("HubSpot → Kleer is OFF for %(lower)s: HubSpot edits are not sent to Kleer.") % words
+    if object_sync.enabled:
+        return (
+            _("HubSpot → Kleer is ON for %(lower)s: HubSpot edits of two-way properties are written to Kleer.") % words
+        )
+    return (
+        _(
+            "HubSpot → Kleer is ON for %(lower)s: HubSpot edits of two-way properties are written to Kleer once "
+            "%(label)s sync is ON."
+        )
+        % words
+    )
 
 
 @portal_access_required
@@ -215,7 +237,7 @@ def inbound(request: HttpRequest, access: PortalAccess, object_type: str) -> Htt
     try:
         object_sync_set_inbound(object_sync=object_sync, enabled=enabled, actor=access.actor)
     except ObjectSyncError as exc:
-        messages.error(request, f"HubSpot → Kleer was not switched on. {exc}")
+        messages.error(request, _("HubSpot → Kleer was not switched on. %(reason)s") % {"reason": exc})
     else:
         messages.success(request, _inbound_message(object_sync))
     return HttpResponseRedirect(f"{settings_url(access, object_type)}#inbound")
@@ -230,7 +252,10 @@ def target(request: HttpRequest, access: PortalAccess, object_type: str) -> Http
     spec = object_sync.spec
     form = TargetForm(request.POST if request.method == "POST" else request.GET, spec=spec)
     if not form.is_valid():
-        messages.error(request, f"{spec.label} can sync to {', '.join(t.label for t in spec.targets)} only.")
+        targets = ", ".join(t.title for t in spec.targets)
+        messages.error(
+            request, _("%(label)s can sync to %(targets)s only.") % {"label": spec.title, "targets": targets}
+        )
         return HttpResponseRedirect(settings_url(access, object_type))
     new = form.cleaned_data["hubspot_object"]
     if new == object_sync.hubspot_object:
@@ -242,7 +267,11 @@ def target(request: HttpRequest, access: PortalAccess, object_type: str) -> Http
         except ObjectSyncError as exc:
             messages.error(request, str(exc))
         else:
-            messages.success(request, f"{spec.label} now sync to HubSpot {spec.target(new).label}.")
+            messages.success(
+                request,
+                _("%(label)s now sync to HubSpot %(target)s.")
+                % {"label": spec.title, "target": spec.target(new).title},
+            )
         return HttpResponseRedirect(settings_url(access, object_type))
     return _target_confirm(request, access, object_sync, new, hubspot)
 
@@ -280,7 +309,7 @@ def pipeline(request: HttpRequest, access: PortalAccess, object_type: str) -> Ht
         except ObjectSyncError as exc:
             form.add_error(None, str(exc))
         else:
-            messages.success(request, "Pipeline and stage saved.")
+            messages.success(request, _("Pipeline and stage saved."))
             return HttpResponseRedirect(settings_url(access, object_type))
     extra = {"pipeline_form": form, "pipeline_error": error}
     return render(request, "integration/settings/object.html", _context(access, object_sync, **extra))
@@ -317,6 +346,6 @@ def sync_now(request: HttpRequest, access: PortalAccess, object_type: str) -> Ht
         messages.error(request, str(exc))
     else:
         messages.success(
-            request, _("%(object)s sync is queued; this page shows when it runs.") % {"object": object_sync.spec.label}
+            request, _("%(object)s sync is queued; this page shows when it runs.") % {"object": object_sync.spec.title}
         )
     return HttpResponseRedirect(f"{settings_url(access, object_type)}#sync-status")

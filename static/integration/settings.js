@@ -46,8 +46,35 @@
     });
   }
 
+  // Default value: its input follows the chosen HubSpot property (a dropdown of an option property's options,
+  // yes/no, a date picker), so the server renders it again for the property chosen now, keeping what was typed.
+  function wireDefault(root) {
+    const form = root.querySelector("form.mapping-form");
+    if (!form || !form.querySelector("#default-value")) return;
+    let latest = 0;
+    form.addEventListener("change", async (event) => {
+      if (event.target.name !== "hubspot_property") return;
+      const current = form.querySelector("#default-value");
+      if (!current) return;
+      const url = new URL(current.dataset.defaultUrl, window.location.href);
+      url.searchParams.set("hubspot_property", form.elements.hubspot_property.value);
+      url.searchParams.set("default_value", form.elements.default_value.value);
+      const request = ++latest;
+      try {
+        const response = await fetch(url, { credentials: "same-origin", headers: { "X-Dialog": "1" } });
+        if (!response.ok || request !== latest) return;
+        const html = await response.text();
+        const still = form.querySelector("#default-value");
+        if (still && request === latest) still.outerHTML = html;
+      } catch (error) {
+        // Offline or the session ended: the text box still works and the server checks the value on save.
+      }
+    });
+  }
+
   wireSuggestions(document);
   wireDirection(document);
+  wireDefault(document);
 
   const dialog = document.getElementById("settings-dialog");
   if (!dialog || typeof dialog.showModal !== "function") return;
@@ -68,6 +95,7 @@
     body.innerHTML = html;
     wireSuggestions(body);
     wireDirection(body);
+    wireDefault(body);
     if (!dialog.open) dialog.showModal();
     const target = focusTarget();
     if (target) target.focus();

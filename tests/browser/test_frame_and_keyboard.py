@@ -95,7 +95,11 @@ def test_keyboard_only_toggle_shows_the_refusal(page, live_server, portal, setti
     page.set_extra_http_headers({})
     page.keyboard.press("Tab")
     expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
-    # Tab order: skip link, then the section tabs in catalog order.
+    # Tab order: skip link, the language switch in the header, then the section tabs in catalog order.
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="English")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Svenska")).to_be_focused()
     names = []
     for _ in range(7):
         page.keyboard.press("Tab")

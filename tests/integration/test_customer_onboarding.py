@@ -12,6 +12,7 @@ import requests
 from django.core.cache import cache
 from django.test import Client
 from django.test.utils import override_settings
+from django.utils import timezone
 
 from integration.catalog import Plan
 from integration.models import AuditEvent, KleerCredentials, ObjectSync, Portal
@@ -119,7 +120,7 @@ def test_kleer_refusing_the_saved_key_shows_on_the_general_tab_until_a_new_key_i
     assert "Kleer API credentials Kleer refuses the saved key" in page
     # The Company ID is still set; the key is what Kleer refuses, so it is not "Configured".
     assert "Company ID Configured" in page and "API key Configured" not in page and "API key" in page
-    when = creds.refused_at.astimezone().strftime("%Y-%m-%d %H:%M")
+    when = timezone.localtime(creds.refused_at).strftime("%Y-%m-%d %H:%M %Z")
     assert (
         f"Kleer refuses the saved key (HTTP 401 during the sync at {when}). The key was probably revoked or replaced "
         "in Kleer. Syncing from Kleer fails until you save a key Kleer accepts."

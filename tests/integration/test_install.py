@@ -352,3 +352,18 @@ def test_launch_rebinds_the_session_to_the_signed_portal(client, installed):
     assert portal_session(client)["portal_user_email"] == ""
     assert portal_session(client).session_key != key  # rotated on every binding
     assert client.get(f"/portals/{HUB_ID}/settings/").status_code == 404
+
+
+def test_install_keeps_the_accounts_time_zone(client, exchange, monkeypatch):
+    """The settings page shows times in the HubSpot account's zone (account info's timeZone)."""
+    monkeypatch.setattr(install_views.hubspot, "oauth_account_info", lambda access_token: {"timeZone": "Asia/Tokyo"})
+    state = start(client)
+    client.get("/hubspot/oauth/callback", {"code": "c", "state": state})
+    assert Portal.objects.get(hub_id=HUB_ID).time_zone == "Asia/Tokyo"
+
+
+def test_an_unknown_time_zone_is_ignored(client, exchange, monkeypatch):
+    monkeypatch.setattr(install_views.hubspot, "oauth_account_info", lambda access_token: {"timeZone": "Mars/Olympus"})
+    state = start(client)
+    client.get("/hubspot/oauth/callback", {"code": "c", "state": state})
+    assert Portal.objects.get(hub_id=HUB_ID).time_zone == ""

@@ -432,7 +432,7 @@ def test_sync_now_queues_one_run_after_commit_and_audits(client, configured, dja
 
 def test_line_items_explain_they_run_with_invoices_and_agreements(client):
     page = client.get(f"{BASE}line_items/").content.decode()
-    assert "Line Items are not synced on their own: they run with Invoices and Agreements" in page
+    assert "Line Items are not synced on their own: they run with invoices and agreements" in page
     assert "Sync now" not in page
 
 
@@ -459,7 +459,7 @@ def test_sync_status_shows_last_run_counts_next_run_and_record_errors(client, co
     sync.periodic_task.save()
     page = client.get(f"{BASE}clients/").content.decode()
     expected = timezone.localtime(last + dt.timedelta(minutes=15))
-    assert f'<time datetime="{expected.isoformat()}">{expected:%Y-%m-%d %H:%M}</time>' in page
+    assert f'<time datetime="{expected.isoformat()}">{expected:%Y-%m-%d %H:%M %Z}</time>' in page
 
 
 # -- Mappings -------------------------------------------------------------------------------------------------
@@ -527,7 +527,8 @@ def test_none_field_needs_a_default_value(client, portal, hubspot):
         (
             "last_call",
             "tomorrow",
-            "Last call is a date and time property in HubSpot: enter it as e.g. 2025-01-31T09:00:00Z.",
+            "Last call is a date and time property in HubSpot: enter a date (2025-01-31) or a date and time "
+            "(2025-01-31T09:00:00Z).",
         ),
         (  # "²".isdigit() is true; int("²") fails at sync time
             "last_call",

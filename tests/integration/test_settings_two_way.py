@@ -168,7 +168,7 @@ def test_two_way_type_with_hubspot_to_kleer_off_says_nothing_goes_back(client, p
 
 def test_one_way_type_says_it_once_without_badges_or_switch(client):
     page = page_of(client, f"{BASE}products/")
-    assert head_summary(page) == "Kleer products → HubSpot products · once a day · one-way: Kleer → HubSpot"
+    assert head_summary(page) == "Kleer products → HubSpot products · daily · one-way: Kleer → HubSpot"
     assert intro(page) == INTRO_PRODUCTS
     assert 'id="inbound"' not in page
     table = page.split("<tbody>")[1].split("</tbody>")[0]

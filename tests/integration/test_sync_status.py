@@ -64,7 +64,7 @@ def test_a_daily_object_switched_on_is_due_at_beats_next_tick_then_a_day_after_i
     assert schedule_next_run(task=task) == fired + dt.timedelta(days=1)
     page = _client(world.hub_id).get(f"/portals/{world.hub_id}/settings/products/").content.decode()
     expected = timezone.localtime(fired + dt.timedelta(days=1))
-    assert f'<time datetime="{expected.isoformat()}">{expected:%Y-%m-%d %H:%M}</time>' in page
+    assert f'<time datetime="{expected.isoformat()}">{expected:%Y-%m-%d %H:%M %Z}</time>' in page
 
 
 def test_an_entry_that_never_ran_fires_one_interval_after_it_was_saved_as_beat_counts_it(world_factory):
@@ -109,7 +109,7 @@ def test_sync_now_is_queued_then_running_with_progress_then_finished(world_facto
     SyncRun.objects.filter(pk=previous.pk).update(started_at=running.started_at - dt.timedelta(hours=1))
     status = client.get(f"{base}sync/status").json()
     assert (status["state"], status["read"], status["expected"], status["percent"]) == ("running", 150, 400, 37)
-    when = timezone.localtime(running.started_at).strftime("%Y-%m-%d %H:%M")
+    when = timezone.localtime(running.started_at).strftime("%Y-%m-%d %H:%M %Z")
     assert f"Running since {when}: 150 records read so far of about 400." in _text(status["text"])
     assert '<progress class="run-progress" max="400" value="150"' in status["text"]
 
