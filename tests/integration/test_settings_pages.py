@@ -533,12 +533,14 @@ def test_none_field_needs_a_default_value(client, portal, hubspot):
         (  # "²".isdigit() is true; int("²") fails at sync time
             "last_call",
             "²",
-            "Last call is a date and time property in HubSpot: enter it as e.g. 2025-01-31T09:00:00Z.",
+            "Last call is a date and time property in HubSpot: enter a date (2025-01-31) or a date and time "
+            "(2025-01-31T09:00:00Z).",
         ),
         (
             "last_call",
             "١٧٠٠٠٠٠٠٠٠٠٠٠",
-            "Last call is a date and time property in HubSpot: enter it as e.g. 2025-01-31T09:00:00Z.",
+            "Last call is a date and time property in HubSpot: enter a date (2025-01-31) or a date and time "
+            "(2025-01-31T09:00:00Z).",
         ),
         (
             "tier",
