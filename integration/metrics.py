@@ -18,6 +18,7 @@ import json
 import logging
 import time
 from collections.abc import Iterable
+from functools import lru_cache
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -111,7 +112,14 @@ class DatabaseStore(Store):
 
 def store() -> Store:
     """Redis when REDIS_URL is set, else the database (the same rule as the rate limiter)."""
-    return RedisStore(settings.REDIS_URL) if settings.REDIS_URL else DatabaseStore()
+    return _redis_store(settings.REDIS_URL) if settings.REDIS_URL else DatabaseStore()
+
+
+@lru_cache(maxsize=4)
+def _redis_store(url: str) -> RedisStore:
+    # One client (and connection pool) per process, as the rate limiter keeps (clients/ratelimit.py): every
+    # outbound API call counts itself here, and a client per call opened a new Redis connection per call.
+    return RedisStore(url)
 
 
 def _safely(action: str, *operations: tuple[str, float]) -> None:

@@ -178,3 +178,13 @@ def test_each_metric_moves_by_exactly_the_work_done(world_factory, sandbox_urls,
     assert 0 <= value(after, "kleer_beat_heartbeat_age_seconds") < 60
     assert value(after, "kleer_sync_runs_running") == 0
     assert {name for name, labels in after if name == "kleer_metrics_source_up" and after[(name, labels)] != 1} == set()
+
+
+def test_every_api_call_counts_through_one_redis_connection_pool_per_process(settings):
+    """The counter store is on the hot path (one increment per outbound call): one client per Redis URL."""
+    settings.REDIS_URL = "redis://127.0.0.1:6379/13"
+    first, second = metrics.store(), metrics.store()
+    assert isinstance(first, metrics.RedisStore) and first is second
+    assert first.redis.connection_pool is second.redis.connection_pool
+    settings.REDIS_URL = "redis://127.0.0.1:6379/12"
+    assert metrics.store() is not first
