@@ -31,3 +31,19 @@ def test_a_phase_counts_write_calls_and_sums_object_counts():
         calls=[("POST /crm/objects/2026-03/companies/batch/upsert", 0, 1), ("GET /crm/properties/2026-03/x", 1, 2)],
     )
     assert (phase.write_calls, phase.count("read"), phase.count("updated")) == (1, 8, 3)
+
+
+def test_the_engine_measures_hubspot_answers_matching_look_ups_in_memory(settings):
+    """The engine figure has both fakes answer at once: matching's look-ups before a create (a batch read by
+    kleer_id, searches by organisation number or domain) must not reach for a server, which is not running then.
+    """
+    from types import SimpleNamespace
+
+    from integration.benchmark import instant_hubspot
+
+    settings.HUBSPOT_API_BASE = "http://127.0.0.1:1"  # nothing listens: a real call would fail
+    installation = SimpleNamespace(portal=SimpleNamespace(hub_id=1), pk=1, portal_id=1)
+    hubspot = instant_hubspot(installation)
+    assert hubspot.batch_read("companies", [str(i) for i in range(150)], properties=["kleer_id"]) == []
+    assert list(hubspot.search("companies", filter_groups=[], properties=["domain"])) == []
+    assert hubspot.http.stats.calls == 3
