@@ -288,14 +288,14 @@ def instant_hubspot(installation: Any) -> Any:
             self.http.stats.calls += 1
 
         # Matching (sync/matching.py) looks for existing records before creating: the bench's portal starts
-        # empty, so every look-up finds nothing, at once.
+        # empty, so every look-up (the run's census, a batch read) finds nothing, at once.
         def batch_read(self, object_type: str, ids: Any, *args: Any, **kwargs: Any) -> list[dict[str, Any]]:
             self.http.stats.calls += math.ceil(len(ids) / 100)
             return []
 
-        def search(self, object_type: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
+        def search_page(self, object_type: str, **kwargs: Any) -> dict[str, Any]:
             self.http.stats.calls += 1
-            return iter(())
+            return {"total": 0, "results": []}
 
     return InstantHubSpot(installation=installation)
 

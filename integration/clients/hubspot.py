@@ -493,20 +493,28 @@ class HubSpotClient:
         """All matching records, paged (HubSpot caps a search at 10,000 results)."""
         after: str | None = None
         while True:
-            body: dict[str, Any] = {
-                "filterGroups": list(filter_groups),
-                "properties": list(properties),
-                "limit": limit,
-            }
-            if after:
-                body["after"] = after
-            data = self._json(
-                "POST", f"{self.objects_path(object_type)}/search", json=body, search=True, idempotent=True
+            page = self.search_page(
+                object_type, filter_groups=filter_groups, properties=properties, limit=limit, after=after
             )
-            yield from data.get("results", [])
-            after = (data.get("paging") or {}).get("next", {}).get("after")
+            yield from page.get("results", [])
+            after = (page.get("paging") or {}).get("next", {}).get("after")
             if not after:
                 return
+
+    def search_page(
+        self,
+        object_type: str,
+        *,
+        filter_groups: Sequence[Mapping[str, Any]] = (),
+        properties: Sequence[str] = (),
+        limit: int = 100,
+        after: str | None = None,
+    ) -> dict[str, Any]:
+        """One page of a search as HubSpot answers it: `total` (every match), `results` and `paging`."""
+        body: dict[str, Any] = {"filterGroups": list(filter_groups), "properties": list(properties), "limit": limit}
+        if after:
+            body["after"] = after
+        return self._json("POST", f"{self.objects_path(object_type)}/search", json=body, search=True, idempotent=True)
 
     # -- properties -------------------------------------------------------------------------------
 

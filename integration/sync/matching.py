@@ -20,10 +20,11 @@ not lag, and left to the upsert.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
@@ -42,6 +43,9 @@ AMBIGUOUS = "AMBIGUOUS_MATCH"
 MAX_SEARCH_BODY = 3000
 MAX_IN_VALUES = 100
 PAGE_SIZE = 200
+# Up to this many HubSpot records without a kleer_id are read once per run (10 searches) instead of searching
+# for every batch's keys (about 7 searches per 100 new clients); more than that, and per-batch searches are cheaper.
+CENSUS_MAX = 2_000
 NOUNS = {"companies": "company", "products": "product"}
 
 
@@ -163,11 +167,16 @@ def link_existing(*, writer: Writer, items: Sequence[Outgoing], known: dict[str,
     unlinked = [item for item in items if item.kleer_id not in known]
     if not keys or not unlinked:
         return list(items)
-    unlinked = _not_in_hubspot(writer, unlinked)
+    census = census_for(writer, keys)
+    if census is not None and not census.records:
+        return list(items)  # HubSpot holds no record without a kleer_id: nothing to match, nothing to ask
+    search = census.find if census is not None else functools.partial(_search, writer)
     decided: dict[str, Decision] = {}
     for key, prop in keys:
         pending = [item for item in unlinked if item.kleer_id not in decided]
-        decided.update(_decide(writer, key, prop, pending))
+        decided.update(_decide(writer, key, prop, pending, search))
+    for kleer_id in _in_hubspot(writer, [d.item for d in decided.values()]):
+        del decided[kleer_id]
     claims = Counter(d.candidates[0].id for d in decided.values() if len(d.candidates) == 1)
     matched = [d for d in decided.values() if len(d.candidates) == 1 and claims[d.candidates[0].id] == 1]
     known.update(_link(writer, matched))
@@ -178,8 +187,12 @@ def link_existing(*, writer: Writer, items: Sequence[Outgoing], known: dict[str,
     return [item for item in items if item.kleer_id not in decided]
 
 
-def _not_in_hubspot(writer: Writer, items: list[Outgoing]) -> list[Outgoing]:
-    """Drop the items whose `kleer_id` HubSpot already holds: the upsert updates those (no search lag here)."""
+def _in_hubspot(writer: Writer, items: list[Outgoing]) -> set[str]:
+    """Kleer ids of the items whose `kleer_id` HubSpot already holds (a run that died after HubSpot acknowledged
+    them): the upsert updates those. Asked only for items that found candidates, with a batch read, which does
+    not lag behind writes as search does."""
+    if not items:
+        return set()
     found = writer.hubspot.batch_read(
         writer.hubspot_object,
         [item.key for item in items],
@@ -187,15 +200,18 @@ def _not_in_hubspot(writer: Writer, items: list[Outgoing]) -> list[Outgoing]:
         properties=[catalog.KLEER_ID_PROPERTY],
     )
     present = {str(r.get("properties", {}).get(catalog.KLEER_ID_PROPERTY)) for r in found}
-    return [item for item in items if item.key not in present]
+    return {item.kleer_id for item in items if item.key in present}
 
 
-def _decide(writer: Writer, key: MatchKey, prop: str, items: list[Outgoing]) -> dict[str, Decision]:
+Search = Callable[[MatchKey, str, list[str]], dict[str, list[Candidate]]]
+
+
+def _decide(writer: Writer, key: MatchKey, prop: str, items: list[Outgoing], search: Search) -> dict[str, Decision]:
     """Search `prop` for the items' keys; the items with at least one candidate, by Kleer id."""
     wanted = {item.kleer_id: k for item in items if (k := key.key_of(item))}
     if not wanted:
         return {}
-    found = _search(writer, key, prop, sorted(set(wanted.values())))
+    found = search(key, prop, sorted(set(wanted.values())))
     taken = _linked_elsewhere(writer, [c.id for group in found.values() for c in group])
     decisions = {}
     for item in items:
@@ -224,19 +240,70 @@ def _search(writer: Writer, key: MatchKey, prop: str, keys: list[str]) -> dict[s
         for result in writer.hubspot.search(
             writer.hubspot_object, filter_groups=groups, properties=names, limit=PAGE_SIZE
         ):
-            props = result.get("properties") or {}
-            result_key = key.normalise(props.get(prop))
-            if result_key is None:
-                continue
-            candidate = Candidate(
-                id=str(result["id"]),
-                name=props.get("name") or "",
-                kleer_id=props.get(catalog.KLEER_ID_PROPERTY) or "",
-                values={prop: props.get(prop) or ""},
-            )
-            if all(c.id != candidate.id for c in found.setdefault(result_key, [])):
-                found[result_key].append(candidate)
+            _add_candidate(found, key, prop, result)
     return found
+
+
+def _add_candidate(found: dict[str, list[Candidate]], key: MatchKey, prop: str, result: Mapping[str, Any]) -> None:
+    """File one search result under its key for `prop` (once; results without a key are no candidate)."""
+    props = result.get("properties") or {}
+    result_key = key.normalise(props.get(prop))
+    if result_key is None:
+        return
+    candidate = Candidate(
+        id=str(result["id"]),
+        name=props.get("name") or "",
+        kleer_id=props.get(catalog.KLEER_ID_PROPERTY) or "",
+        values={prop: props.get(prop) or ""},
+    )
+    if all(c.id != candidate.id for c in found.setdefault(result_key, [])):
+        found[result_key].append(candidate)
+
+
+@dataclass
+class Census:
+    """The target's HubSpot records without a `kleer_id`, read once per run when there are few (at most
+    `CENSUS_MAX`): every candidate any record of the run could match, so the run's matching needs no search per
+    batch. A first sync into a CRM without such records (or with a few hundred) then asks HubSpot once instead
+    of several searches per 100 records. Records people create in HubSpot while the run goes on are seen by the
+    next run; search lags writes by a few seconds anyway."""
+
+    records: list[Mapping[str, Any]]
+    _by_prop: dict[str, dict[str, list[Candidate]]] = field(default_factory=dict)
+
+    def find(self, key: MatchKey, prop: str, keys: list[str]) -> dict[str, list[Candidate]]:
+        """The candidates of each of `keys` for `prop`, as `_search` would have found them."""
+        if prop not in self._by_prop:
+            index: dict[str, list[Candidate]] = {}
+            for result in self.records:
+                _add_candidate(index, key, prop, result)
+            self._by_prop[prop] = index
+        index = self._by_prop[prop]
+        return {k: index[k] for k in keys if k in index}
+
+
+def census_for(writer: Writer, keys: Sequence[tuple[MatchKey, str]]) -> Census | None:
+    """The writer's census (taken at its first need), or None when HubSpot holds too many records without a
+    `kleer_id` to read them all (the run then searches per batch)."""
+    if writer.match_census is not None:
+        return writer.match_census or None
+    names = sorted({"name", catalog.KLEER_ID_PROPERTY, *(prop for _, prop in keys)})
+    groups = [{"filters": [{"propertyName": catalog.KLEER_ID_PROPERTY, "operator": "NOT_HAS_PROPERTY"}]}]
+    records: list[Mapping[str, Any]] = []
+    after: str | None = None
+    while True:
+        page = writer.hubspot.search_page(
+            writer.hubspot_object, filter_groups=groups, properties=names, limit=PAGE_SIZE, after=after
+        )
+        if int(page.get("total") or 0) > CENSUS_MAX:
+            writer.match_census = False
+            return None
+        records += page.get("results", [])
+        after = ((page.get("paging") or {}).get("next") or {}).get("after")
+        if not after:
+            break
+    writer.match_census = Census(records)
+    return writer.match_census
 
 
 def _body_size(prop: str, names: list[str], values: list[str]) -> int:

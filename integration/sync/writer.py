@@ -165,6 +165,8 @@ class Writer:
     _links: LinkQueue = field(default_factory=lambda: LinkQueue(), repr=False)
     _errors: ErrorState | None = field(default=None, repr=False)
     _labels: dict[str, str] | None = field(default=None, repr=False)
+    # matching.Census of the run (False: too many records to read, search per batch); taken at the first need.
+    match_census: Any = field(default=None, repr=False)
 
     @property
     def spec(self) -> catalog.ObjectSpec:

@@ -9,7 +9,9 @@ import pytest
 from django.test import Client
 
 from integration.models import FieldMapping, MatchRule, RecordError, SyncedRecord
+from integration.sync import matching
 from integration.sync.matching import AMBIGUOUS
+from sandbox.hubspot.models import RequestLog
 from tests.conftest import portal_session
 from tests.integration.matching.support import (
     crm,
@@ -88,7 +90,11 @@ def _kleer_clients(world, ids: list[int], plan: dict[str, list[int]]) -> None:
         kleer_set(world, "client", kleer_id, **fields)
 
 
-def test_first_sync_into_200_existing_companies_links_every_unambiguous_match(world_factory):
+@pytest.mark.parametrize("census_max", [matching.CENSUS_MAX, 10], ids=["census", "searches-per-batch"])
+def test_first_sync_into_200_existing_companies_links_every_unambiguous_match(world_factory, monkeypatch, census_max):
+    """Read once per run (the census, 200 + 10 records in two pages) or searched batch by batch (a CRM with more
+    records without a kleer_id than the census reads), the matches are the same."""
+    monkeypatch.setattr(matching, "CENSUS_MAX", census_max)
     world = world_factory(clients=150, products=0, invoices=0, agreements=0, projects=0, enable=("clients",))
     prepare_schema(world, "clients")
     ids = kleer_ids(world, "client")
@@ -295,3 +301,18 @@ def test_products_rule_sku_only(world_factory):
     assert (result.matched, result.created, result.failed) == (1, 4, 0)
     products = crm(world, "products")
     assert [products[i]["properties"].get("kleer_id") for i in crm_ids] == [str(ids[0])] + [None] * 5
+
+
+def test_a_first_sync_into_a_crm_without_unlinked_records_asks_hubspot_once(world_factory):
+    """No company in HubSpot lacks a kleer_id, so none can be a match: the run's census (one search) says so and
+    no batch of the first sync searches or batch-reads; the 150 clients are created in two upserts."""
+    world = world_factory(clients=150, products=0, invoices=0, agreements=0, projects=0, enable=("clients",))
+    prepare_schema(world, "clients")
+    crm_create(world, "companies", [{"name": "Linked elsewhere", "kleer_id": "999999"}])
+    mark = last_log_id()
+
+    first = run(world, "clients")
+
+    assert (first.read, first.created, first.matched, first.failed) == (150, 150, 0, 0)
+    calls = RequestLog.objects.filter(hub_id=world.hub_id, id__gt=mark).order_by("id")
+    assert [c.path.rsplit("/", 1)[-1] for c in calls] == ["search", "upsert", "upsert"]
