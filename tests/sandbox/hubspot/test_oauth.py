@@ -6,6 +6,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
+from django.utils import timezone
 
 from sandbox.hubspot import state
 from sandbox.hubspot.models import Portal
@@ -309,11 +310,10 @@ def test_metadata_and_introspection_shapes(hs):
         "signed_access_token",
         "is_private_distribution",
     }
-    assert (metadata["token_type"], metadata["expires_in"], metadata["is_private_distribution"]) == (
-        "access",
-        1800,
-        False,
-    )
+    assert (metadata["token_type"], metadata["is_private_distribution"]) == ("access", False)
+    # The seconds left of the token's 30 minutes when the fake answered (on a loaded machine, a second may pass).
+    left = int((access.expires_at - timezone.now()).total_seconds())
+    assert left <= metadata["expires_in"] <= 1800
     signed = metadata["signed_access_token"]
     assert (signed["hubId"], signed["appId"], signed["hublet"]) == (access.portal.hub_id, state.DEFAULT_APP_ID, "eu1")
     assert signed["expiresAt"] == int(access.expires_at.timestamp() * 1000)
