@@ -159,9 +159,8 @@ class Writer:
     pool: Executor | None = None
     max_in_flight: int = 1
     _queue: list[tuple[Outgoing, SyncedRecord | None]] = field(default_factory=list, repr=False)
-    _in_flight: deque[tuple[Future[BatchOutcome], list[tuple[Outgoing, SyncedRecord | None]]]] = field(
-        default_factory=deque, repr=False
-    )
+    # Calls in flight, oldest first, each with what commits its answer.
+    _in_flight: deque[tuple[Future[Any], Callable[[Any], None]]] = field(default_factory=deque, repr=False)
     _links: LinkQueue = field(default_factory=lambda: LinkQueue(), repr=False)
     _errors: ErrorState | None = field(default=None, repr=False)
     _labels: dict[str, str] | None = field(default=None, repr=False)
@@ -294,12 +293,15 @@ class Writer:
             self._upsert_next()
 
     def flush(self) -> None:
-        """Send what is still queued at the end of a run: the last records, then every queued link."""
+        """Send what is still queued at the end of a run: the last records, then every queued link; return when
+        every answer is committed."""
         while self._queue:
             self._upsert_next()
         while self._in_flight:
             self._collect(block=True)
         self._send_links()
+        while self._in_flight:
+            self._collect(block=True)
 
     def _known(self, ids: Sequence[str]) -> dict[str, SyncedRecord]:
         rows = SyncedRecord.objects.filter(portal_id=self.run.portal_id, object_type=self.object_type, kleer_id__in=ids)
@@ -309,26 +311,27 @@ class Writer:
         """Upsert the next (up to) 100 queued records; commit what HubSpot accepted once it answers."""
         chunk, self._queue = self._queue[:UPSERT_BATCH], self._queue[UPSERT_BATCH:]
         inputs = [(o.key, self._sendable(o, record)) for o, record in chunk]
+        self._call(
+            lambda: self.hubspot.batch_upsert(self.hubspot_object, inputs),
+            lambda outcome: self._commit(chunk, outcome),
+        )
+
+    def _call(self, call: Callable[[], Any], commit: Callable[[Any], None]) -> None:
+        """Make `call` and `commit` its answer: at once without a pool, else in a pool thread while this one goes
+        on, keeping at most `max_in_flight` calls of this writer in flight and committing answers in order."""
         if self.pool is None:
-            self._commit(chunk, self.hubspot.batch_upsert(self.hubspot_object, inputs))
+            commit(call())
             return
-        self._in_flight.append((self.pool.submit(self._upsert_call, inputs), chunk))
+        self._in_flight.append((self.pool.submit(_in_thread, call), commit))
         while len(self._in_flight) > self.max_in_flight:
             self._collect(block=True)
 
-    def _upsert_call(self, inputs: list[tuple[str, dict[str, str]]]) -> BatchOutcome:
-        """One batch call in a pool thread (the shared rate limiter and the token refresh are thread-safe)."""
-        try:
-            return self.hubspot.batch_upsert(self.hubspot_object, inputs)
-        finally:
-            connection.close()  # the thread's own connection, if the limiter or a token refresh opened one
-
     def _collect(self, *, block: bool) -> None:
-        """Commit the outcomes of the oldest batches in flight: every one already answered, or (`block`) the
-        oldest one. A batch that failed raises here, and the run ends with what was committed before it."""
+        """Commit the outcomes of the oldest calls in flight: every one already answered, or (`block`) the
+        oldest one. A call that failed raises here, and the run ends with what was committed before it."""
         while self._in_flight and (block or self._in_flight[0][0].done()):
-            future, chunk = self._in_flight.popleft()
-            self._commit(chunk, future.result())
+            future, commit = self._in_flight.popleft()
+            commit(future.result())
             block = False
 
     def _commit(self, chunk: Sequence[tuple[Outgoing, SyncedRecord | None]], outcome: BatchOutcome) -> None:
@@ -457,17 +460,25 @@ class Writer:
             self._send_links()
 
     def _send_links(self) -> None:
-        """Send the queued pairs (one call per link type and up to HubSpot's limit), then store the links'
-        fingerprint of every record none of whose pairs HubSpot refused (a refused one is sent again next run)."""
+        """Send the queued pairs (one call per link type and up to HubSpot's limit, in flight like upserts), then
+        store the links' fingerprint of every record none of whose pairs HubSpot refused (a refused one is sent
+        again next run)."""
         if not self._links.prints:
             return
-        refused: set[str] = set()
-        for (to_object, type_id), pairs in self._links.pairs.items():
-            outcome = self.hubspot.associate_batch(self.hubspot_object, to_object, pairs, type_id=type_id)
-            refused.update(failed.key.partition("->")[0] for failed in outcome.failed)
-        prints = {kleer_id: p for kleer_id, (hubspot_id, p) in self._links.prints.items() if hubspot_id not in refused}
-        self._links = LinkQueue()
-        links_fingerprints_store(portal_id=self.run.portal_id, object_type=self.object_type, prints=prints)
+        links, self._links = self._links, LinkQueue()
+
+        def call() -> set[str]:
+            refused: set[str] = set()
+            for (to_object, type_id), pairs in links.pairs.items():
+                outcome = self.hubspot.associate_batch(self.hubspot_object, to_object, pairs, type_id=type_id)
+                refused.update(failed.key.partition("->")[0] for failed in outcome.failed)
+            return refused
+
+        def commit(refused: set[str]) -> None:
+            prints = {kleer_id: p for kleer_id, (hubspot_id, p) in links.prints.items() if hubspot_id not in refused}
+            links_fingerprints_store(portal_id=self.run.portal_id, object_type=self.object_type, prints=prints)
+
+        self._call(call, commit)
 
     def _prune_moved(self, moved: list[tuple[str, list[tuple[str, str]]]]) -> None:
         """Remove the edges a changed record no longer has (an invoice moved to another client keeps only the
@@ -504,6 +515,14 @@ class Writer:
             for row in rows.values_list("kleer_id", "hubspot_object", "hubspot_id"):
                 resolved[(object_type, row[0])] = (row[1], row[2])
         return resolved
+
+
+def _in_thread(call: Callable[[], Any]) -> Any:
+    """One HubSpot call in a pool thread (the shared rate limiter and the token refresh are thread-safe)."""
+    try:
+        return call()
+    finally:
+        connection.close()  # the thread's own connection, if the limiter or a token refresh opened one
 
 
 def _kept_links_print(before: SyncedRecord | None, hubspot_id: str, hubspot_object: str) -> str:

@@ -4,6 +4,7 @@ read from the fake HubSpot's request log."""
 
 from __future__ import annotations
 
+import logging
 import math
 from collections import Counter
 
@@ -11,6 +12,7 @@ import pytest
 
 from integration.models import ObjectSync, SyncedRecord
 from integration.services.sync import portal_sync_run
+from integration.sync import writer as writer_module
 from sandbox.kleer.testing import KleerApi
 from tests.integration.sync.test_objects import last_log_id, writes_since
 
@@ -183,3 +185,32 @@ def test_with_four_calls_in_flight_the_same_batches_land_and_every_count_adds_up
         sum(1 for start, end in spans if start < moment < end) for moment, _ in ((s + 0.001, e) for s, e in spans)
     )
     assert 2 <= overlap <= 4
+
+
+def test_links_sent_during_a_run_travel_beside_the_upserts_in_flight(
+    world_factory, live_server, settings, monkeypatch, caplog
+):
+    """A link type whose queue fills mid-run is sent from the pool like an upsert, while the writer goes on
+    reading and preparing (here the queue is full at 100 pairs): every association call is made in a pool
+    thread, none from the run's own thread, and every record's links' fingerprint is stored once its pairs were
+    accepted."""
+    from sandbox.hubspot import state as hubspot_state
+    from sandbox.hubspot.models import Portal as FakePortal
+
+    settings.HUBSPOT_CONCURRENCY = 4
+    monkeypatch.setattr(writer_module, "ASSOCIATION_BATCH_LIMIT", 100)
+    world, _ = invoice_world(world_factory, live_server)
+    hubspot_state.portal_set_latency(portal=FakePortal.objects.get(hub_id=world.hub_id), latency_ms=100)
+    portal_sync_run(portal=world.portal, object_types=["clients"])
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="integration.http"):
+        [invoices] = portal_sync_run(portal=world.portal, object_types=["invoices"])
+    line_items = invoices.children.get()
+    assert (invoices.status, invoices.failed, line_items.failed) == ("succeeded", 0, 0)
+    links = [r for r in caplog.records if "/associations/" in r.getMessage() and "batch/create" in r.getMessage()]
+    assert len(links) >= 4
+    assert {r.threadName.startswith("hubspot-") for r in links} == {True}
+    for object_type, run in (("invoices", invoices), ("line_items", line_items)):
+        records = SyncedRecord.objects.filter(portal=world.portal, object_type=object_type)
+        assert (object_type, records.filter(associations_fingerprint="").count()) == (object_type, 0)
+        assert run.created == records.count()
