@@ -7,6 +7,7 @@ Creates a scratch PostgreSQL database next to the configured one, runs the load 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -89,6 +90,8 @@ class Command(BaseCommand):
         log_dir.mkdir(parents=True, exist_ok=True)
         say = self.stderr.write
         say(f"logs and journal: {log_dir}")
+        # The workers, beat and the sandbox log to their files there; this process reports only its progress.
+        logging.getLogger().setLevel(logging.WARNING)
         call_command("migrate", verbosity=0)
         port = int(settings.PUBLIC_BASE_URL.rsplit(":", 1)[1])
         report = load_bench.load_run(wanted, broker=broker, port=port, log_dir=log_dir, say=say)
