@@ -70,9 +70,10 @@ SIZES = {
 }
 
 
-def portal_mix(portals: int) -> list[str]:
-    """One portal in 25 large, one in 5 medium, the rest small (50 portals: 2 large, 10 medium, 38 small)."""
-    large, medium = portals // 25, portals // 5
+def portal_mix(portals: int, *, large: int | None = None, medium: int | None = None) -> list[str]:
+    """By default one portal in 25 large, one in 5 medium, the rest small (50: 2 large, 10 medium, 38 small)."""
+    large = portals // 25 if large is None else large
+    medium = portals // 5 if medium is None else medium
     return ["large"] * large + ["medium"] * medium + ["small"] * (portals - large - medium)
 
 
@@ -81,6 +82,8 @@ class LoadOptions:
     """What to run (the command's options)."""
 
     portals: int = 50
+    large: int | None = None
+    medium: int | None = None
     minutes: float = 10.0
     workers: int = 2
     interactive_workers: int = 1
@@ -114,7 +117,7 @@ def portals_seed(server: Sandbox, options: LoadOptions) -> list[SeededPortal]:
     from django.core.management import call_command
 
     seeded = []
-    for n, size in enumerate(portal_mix(options.portals)):
+    for n, size in enumerate(portal_mix(options.portals, large=options.large, medium=options.medium)):
         out = io.StringIO()
         args = [*SIZES[size].seed_args(), f"--seed={options.seed + n}", "--connect", "--pro"]
         call_command("sandbox_seed", *args, stdout=out)
@@ -488,6 +491,16 @@ def consistency_check(portals: list[SeededPortal]) -> dict[str, Any]:
     }
 
 
+def beat_run_count() -> int:
+    """Sends of the sync schedules as beat wrote them back to its rows (`total_run_count`, written in bulk and on
+    beat's shutdown): a count of beat's sends from the database, beside the journal's."""
+    from django.db.models import Sum
+    from django_celery_beat.models import PeriodicTask
+
+    rows = PeriodicTask.objects.filter(task=SYNC_TASK)
+    return rows.aggregate(total=Sum("total_run_count"))["total"] or 0
+
+
 def hubspot_calls(portals: list[SeededPortal]) -> dict[str, int]:
     """Calls the fake HubSpot logged for the bench's portals, and how many it refused with a 429."""
     from sandbox.hubspot.models import RequestLog
@@ -518,7 +531,7 @@ def load_run(options: LoadOptions, *, broker: str, port: int, log_dir: Path, say
             say(f"window over, {'drained' if drained else 'NOT drained'}; counting")
             pending = broker_message_ids(broker, queues)
             result = tally(messages_from(journal_read(journal)), run_rows(), pending)
-            result.update(consistency_check(portals), **hubspot_calls(portals))
+            result.update(consistency_check(portals), **hubspot_calls(portals), beat_run_count=beat_run_count())
     finally:
         queues_purge(broker, queues)
     return _report(options, portals, schedules, window, drained, result)

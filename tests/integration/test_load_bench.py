@@ -75,6 +75,7 @@ def test_lost_duplicated_and_waits_are_counted_per_message():
 def test_the_portal_mix_is_one_in_25_large_one_in_5_medium():
     assert Counter(portal_mix(50)) == {"large": 2, "medium": 10, "small": 38}
     assert Counter(portal_mix(2)) == {"small": 2}
+    assert Counter(portal_mix(5, large=1, medium=1)) == {"large": 1, "medium": 1, "small": 3}
 
 
 @pytest.mark.parametrize(
@@ -84,6 +85,7 @@ def test_the_portal_mix_is_one_in_25_large_one_in_5_medium():
         (["--broker", "redis://x", "--workers", "2", "--interactive-workers", "2"], "at least one worker"),
         (["--broker", "redis://x", "--portals", "0"], "at least 1"),
         (["--broker", "redis://x", "--schedule-seconds", "1"], "at least 5"),
+        (["--broker", "redis://x", "--portals", "3", "--large", "2", "--medium", "2"], "at most --portals"),
     ],
 )
 def test_bad_arguments_are_refused_before_anything_is_created(argv, message):
@@ -106,6 +108,7 @@ def test_a_tiny_load_run_loses_and_doubles_nothing_and_measures_the_interactive_
     assert report["rows_without_message"] == 0
     assert report["sent_interactive"] == report["clicks"] >= 4
     assert report["sent_scheduled"] >= 10  # every schedule fired at least once
+    assert report["beat_run_count"] == report["sent_scheduled"]  # beat's own count, written to its rows
     assert report["messages_started"] == report["messages_published"]
     assert report["runs_recorded"] >= report["sent_scheduled"] + report["sent_interactive"]
     assert report["runs_completed"] >= 1 and sum(report["runs_by_status"].values()) == report["runs_recorded"]

@@ -28,6 +28,8 @@ from integration.management.commands.beat_bench import _credentials
 CHILD_FLAG = "--in-scratch-database"
 OPTIONS = {  # option → (type, help); defaults come from LoadOptions
     "portals": (int, "portals, mixed in size: 1 in 25 large, 1 in 5 medium, the rest small"),
+    "large": (int, "of which this many large (default: 1 in 25)"),
+    "medium": (int, "and this many medium (default: 1 in 5)"),
     "minutes": (float, "length of the window in which beat fires and Sync now is clicked"),
     "workers": (int, "celery worker processes"),
     "interactive_workers": (int, "of which this many take only the interactive queue (0: all take both)"),
@@ -47,7 +49,8 @@ class Command(BaseCommand):
         defaults = load_bench.LoadOptions()
         for name, (kind, text) in OPTIONS.items():
             default = getattr(defaults, name)
-            parser.add_argument(f"--{name.replace('_', '-')}", type=kind, default=default, help=f"{text} ({default})")
+            shown = "" if default is None else f" ({default})"
+            parser.add_argument(f"--{name.replace('_', '-')}", type=kind, default=default, help=f"{text}{shown}")
         parser.add_argument("--broker", default="", help="Redis URL (default: CELERY_BROKER_URL)")
         parser.add_argument("--redis-url", default="", help="rate limits and metrics (default: REDIS_URL)")
         parser.add_argument("--log-dir", default="", help="where logs and the journal go (default: a temp dir)")
@@ -107,6 +110,8 @@ def _validated(options: dict[str, Any], broker: str) -> load_bench.LoadOptions:
     wanted = load_bench.LoadOptions(**{name: options[name] for name in OPTIONS})
     if wanted.portals < 1 or wanted.workers < 1 or wanted.concurrency < 1:
         raise CommandError("--portals, --workers and --concurrency must be at least 1")
+    if (wanted.large or 0) + (wanted.medium or 0) > wanted.portals or min(wanted.large or 0, wanted.medium or 0) < 0:
+        raise CommandError("--large and --medium must add up to at most --portals")
     if wanted.workers > 1 and not 0 <= wanted.interactive_workers < wanted.workers:
         raise CommandError("--interactive-workers must leave at least one worker for the scheduled queue")
     if wanted.minutes <= 0 or wanted.schedule_seconds < 5 or wanted.sync_now_seconds <= 0:
@@ -139,7 +144,7 @@ def _child_env(database_url: str, broker: str, redis_url: str) -> dict[str, str]
 
 
 def _forwarded(options: dict[str, Any], broker: str) -> list[str]:
-    argv = [f"--{name.replace('_', '-')}={options[name]}" for name in OPTIONS]
+    argv = [f"--{name.replace('_', '-')}={options[name]}" for name in OPTIONS if options[name] is not None]
     argv += [f"--broker={broker}"]
     if options["log_dir"]:
         argv.append(f"--log-dir={options['log_dir']}")
