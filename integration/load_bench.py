@@ -64,7 +64,7 @@ class Size:
 
 
 SIZES = {
-    "large": Size(clients=400, products=50, invoices=2000, agreements=40, projects=20),
+    "large": Size(clients=500, products=100, invoices=10_000, agreements=200, projects=100),  # `bench`'s portal
     "medium": Size(clients=80, products=20, invoices=300, agreements=10, projects=5),
     "small": Size(clients=15, products=5, invoices=40, agreements=2, projects=1),
 }
@@ -471,6 +471,7 @@ def consistency_check(portals: list[SeededPortal]) -> dict[str, Any]:
     live = live.annotate(kid=KeyTextTransform(KLEER_ID_PROPERTY, "properties")).exclude(kid=None)
     shared = live.values("hub_id", "object_type_id", "kid").annotate(n=Count("id")).filter(n__gt=1)
     checked = missing = 0
+    skipped: Counter = Counter()
     object_syncs = ObjectSync.objects.filter(portal__hub_id__in=hub_ids, periodic_task__isnull=False)
     for object_sync in object_syncs.select_related("portal", "portal__installation", "portal__kleer_credentials"):
         portal, object_type = object_sync.portal, object_sync.object_type
@@ -483,11 +484,13 @@ def consistency_check(portals: list[SeededPortal]) -> dict[str, Any]:
         type_id = resolve_hubspot_object(object_sync.hubspot_object).object_type_id
         in_hubspot = set(live.filter(hub_id=portal.hub_id, object_type_id=type_id).values_list("kid", flat=True))
         missing += max(0, len(in_kleer - in_hubspot) - last.skipped)
+        skipped.update(last.skipped_reasons or {})
         checked += 1
     return {
         "consistency_checked": checked,
         "records_missing": missing,
         "records_duplicated": sum(row["n"] - 1 for row in shared),
+        "records_skipped_by_reason": dict(sorted(skipped.items())),
     }
 
 

@@ -95,10 +95,10 @@ def test_bad_arguments_are_refused_before_anything_is_created(argv, message):
 
 @pytest.mark.worker
 def test_a_tiny_load_run_loses_and_doubles_nothing_and_measures_the_interactive_wait(tmp_path):
-    """2 small portals, one worker taking both queues, 24 s of beat every 8 s and a click every 4 s."""
+    """2 small portals, one worker taking both queues, 18 s of beat every 8 s and a click every 4 s."""
     broker = redis_url_or_skip()
     out = StringIO()
-    argv = ["--portals=2", "--workers=1", "--minutes=0.4", "--schedule-seconds=8", "--sync-now-seconds=4"]
+    argv = ["--portals=2", "--workers=1", "--minutes=0.3", "--schedule-seconds=8", "--sync-now-seconds=4"]
     argv += ["--drain-seconds=60", f"--broker={broker}", f"--log-dir={tmp_path}", "--json"]
     call_command("load_bench", *argv, stdout=out)
     report = json.loads(out.getvalue())
