@@ -428,6 +428,7 @@ def tally(messages: dict[str, Message], rows: list[dict[str, Any]], pending: Cou
         "runs_recorded": len(rows),
         "runs_completed": statuses["succeeded"] + statuses["partial"],
         "runs_by_status": dict(sorted(statuses.items())),
+        "skipped_because": dict(Counter(row["error"] for row in rows if row["status"] == "skipped")),
         "lost": len(lost),
         "lost_ids": lost[:20],
         "duplicated": double_started + overlaps,
@@ -449,7 +450,7 @@ def run_rows() -> list[dict[str, Any]]:
     """Every run a message asked for (line items' child runs are part of their parent's)."""
     from integration.models import SyncRun
 
-    fields = ("task_id", "status", "started_at", "finished_at", "portal_id", "object_type", "trigger")
+    fields = ("task_id", "status", "started_at", "finished_at", "portal_id", "object_type", "trigger", "error")
     return list(SyncRun.objects.filter(parent__isnull=True).values(*fields))
 
 

@@ -30,6 +30,7 @@ def _row(task_id: str, status: str, start: float, end: float | None, *, object_t
         "portal_id": 1,
         "object_type": object_type,
         "trigger": "schedule",
+        "error": "another run of this object was in progress" if status == "skipped" else "",
     }
 
 
@@ -67,6 +68,7 @@ def test_lost_duplicated_and_waits_are_counted_per_message():
     assert (result["rows_without_message"], result["pending_at_end"]) == (1, 1)
     assert result["runs_by_status"] == {"failed": 1, "skipped": 1, "succeeded": 4}
     assert result["runs_completed"] == 4
+    assert result["skipped_because"] == {"another run of this object was in progress": 1}
     assert (result["sent_scheduled"], result["sent_interactive"]) == (5, 1)
     assert (result["interactive_waits"], result["interactive_wait_max"]) == (1, 0.5)
     assert (result["scheduled_wait_p50"], result["scheduled_wait_max"]) == (1.0, 3.0)
