@@ -112,9 +112,9 @@ class Sandbox:
 
 
 @contextlib.contextmanager
-def sandbox_served() -> Iterator[Sandbox]:
-    """Start the sandbox server on a free port; stop it on the way out."""
-    port = free_port()
+def sandbox_served(port: int | None = None, log_path: Path | None = None) -> Iterator[Sandbox]:
+    """Start the sandbox server (on a free port unless given); stop it on the way out."""
+    port = port or free_port()
     base = f"http://127.0.0.1:{port}"
     env = {
         **os.environ,
@@ -127,7 +127,7 @@ def sandbox_served() -> Iterator[Sandbox]:
     server = Sandbox(port, env)
     var = Path(os.environ.get("VAR_DIR", ROOT / "var"))
     var.mkdir(parents=True, exist_ok=True)
-    log = open(var / "bench-server.log", "w")  # noqa: SIM115
+    log = open(log_path or var / "bench-server.log", "w")  # noqa: SIM115
     server.process = subprocess.Popen(
         [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
         cwd=ROOT,

@@ -100,12 +100,15 @@ def sync_run_start(*, object_sync: ObjectSync, trigger: str, task_id: str = "") 
             )
         return run, True
     except IntegrityError:
-        skipped = sync_run_skip(object_sync=object_sync, trigger=trigger, reason=SKIPPED_RUNNING)
+        skipped = sync_run_skip(object_sync=object_sync, trigger=trigger, reason=SKIPPED_RUNNING, task_id=task_id)
         return skipped, False
 
 
-def sync_run_skip(*, object_sync: ObjectSync, trigger: str, reason: str) -> SyncRun:
-    """Record a run that did not start, with the reason (a duplicate, a switched-off object, a paused portal)."""
+def sync_run_skip(*, object_sync: ObjectSync, trigger: str, reason: str, task_id: str = "") -> SyncRun:
+    """Record a run that did not start, with the reason (a duplicate, a switched-off object, a paused portal).
+
+    `task_id` names the Celery message that asked for it, as on a run that started: every delivered message
+    leaves a row that names it (`load_bench` counts lost messages by it)."""
     metrics.run_count(object_type=object_sync.object_type, status=SyncRun.Status.SKIPPED)
     return SyncRun.objects.create(
         portal_id=object_sync.portal_id,
@@ -114,6 +117,7 @@ def sync_run_skip(*, object_sync: ObjectSync, trigger: str, reason: str) -> Sync
         status=SyncRun.Status.SKIPPED,
         finished_at=timezone.now(),
         error=reason,
+        task_id=task_id[:255],
     )
 
 

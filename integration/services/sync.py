@@ -88,7 +88,7 @@ def object_sync_run(
         blocker = object_sync_blocker(object_sync, require_enabled=require_enabled)
         if blocker:
             logger.info("sync skipped: %s", blocker)
-            return sync_run_skip(object_sync=object_sync, trigger=trigger, reason=blocker)
+            return sync_run_skip(object_sync=object_sync, trigger=trigger, reason=blocker, task_id=task_id)
         run, acquired = sync_run_start(object_sync=object_sync, trigger=trigger, task_id=task_id)
         if not acquired:
             logger.info("sync skipped: %s", run.error)

@@ -56,9 +56,19 @@ def test_a_redelivered_task_takes_over_the_run_its_dead_worker_left(world_factor
 
     elsewhere = object_sync_run(object_sync_id=clients_sync(world).pk, task_id="task-2")
     assert (elsewhere.status, elsewhere.error) == (SyncRun.Status.SKIPPED, "another run of this object was in progress")
+    assert elsewhere.task_id == "task-2"  # a skipped run names its message too (load_bench counts by it)
 
     again = object_sync_run(object_sync_id=clients_sync(world).pk, task_id="task-1")
 
     dead.refresh_from_db()
     assert (dead.status, dead.error) == (SyncRun.Status.ABANDONED, REDELIVERED)
     assert (again.status, again.created) == (SyncRun.Status.SUCCEEDED, 3)
+
+
+def test_a_run_skipped_for_a_blocker_names_the_task_that_asked_for_it(world_factory):
+    world = world_factory(clients=1, products=0, invoices=0, agreements=0, projects=0, enable=())
+
+    skipped = object_sync_run(object_sync_id=clients_sync(world).pk, task_id="task-3")
+
+    assert (skipped.status, skipped.task_id) == (SyncRun.Status.SKIPPED, "task-3")
+    assert skipped.error == "Clients sync is switched off"
