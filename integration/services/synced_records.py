@@ -4,11 +4,33 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connection
 
 from integration.models import SyncedRecord
+
+
+@dataclass(slots=True)
+class SyncedRow:
+    """A SyncedRecord as the engine writes it after a batch: the columns `synced_records_upsert` stores, without a
+    model instance's cost (building 100 models per batch was a tenth of the engine's time, issue 15)."""
+
+    portal_id: int
+    object_type: str
+    kleer_id: str
+    hubspot_object: str
+    hubspot_id: str
+    fingerprint: str
+    associations_fingerprint: str
+    synced_values: dict
+    deleted_in_kleer: bool
+    last_synced_at: datetime | None
+
+
+# What the engine knows about a record's link: a row read from the database, or one it just wrote.
+Synced = SyncedRecord | SyncedRow
 
 
 def links_fingerprints_store(*, portal_id: int, object_type: str, prints: Mapping[str, str]) -> int:
@@ -53,7 +75,7 @@ UPSERT_COLUMNS = (
 )
 
 
-def synced_records_upsert(*, rows: Sequence[SyncedRecord]) -> None:
+def synced_records_upsert(*, rows: Sequence[Synced]) -> None:
     """Insert or update SyncedRecords by (portal, object type, Kleer id) in one statement.
 
     On PostgreSQL an `INSERT … SELECT FROM jsonb_to_recordset(…) ON CONFLICT DO UPDATE` with the rows as one
@@ -64,8 +86,12 @@ def synced_records_upsert(*, rows: Sequence[SyncedRecord]) -> None:
         return
     names = [name for name, _ in UPSERT_COLUMNS]
     if connection.vendor != "postgresql":
+        models = [
+            row if isinstance(row, SyncedRecord) else SyncedRecord(**{n: getattr(row, n) for n in names})
+            for row in rows
+        ]
         SyncedRecord.objects.bulk_create(
-            rows, update_conflicts=True, unique_fields=["portal", "object_type", "kleer_id"], update_fields=names[3:]
+            models, update_conflicts=True, unique_fields=["portal", "object_type", "kleer_id"], update_fields=names[3:]
         )
         return
     values = json.dumps([{name: getattr(row, name) for name in names} for row in rows], default=_json_value)

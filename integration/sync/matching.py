@@ -33,6 +33,7 @@ from django.utils import timezone
 from integration import catalog
 from integration.models import FieldMapping, MatchRule, SyncedRecord
 from integration.services.record_errors import record_error_upsert, record_errors_resolve
+from integration.services.synced_records import Synced
 from integration.sync import identifiers
 
 if TYPE_CHECKING:
@@ -159,7 +160,7 @@ def active_keys(writer: Writer, rule: str) -> list[tuple[MatchKey, str]]:
     return [(key, prop) for key, prop in pairs if prop]
 
 
-def link_existing(*, writer: Writer, items: Sequence[Outgoing], known: dict[str, SyncedRecord]) -> list[Outgoing]:
+def link_existing(*, writer: Writer, items: Sequence[Outgoing], known: dict[str, Synced]) -> list[Outgoing]:
     """The items still to upsert after linking or parking those without a link that match existing records.
 
     `known` (the batch's SyncedRecords by Kleer id) gains the records linked here."""

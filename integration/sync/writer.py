@@ -28,7 +28,7 @@ from integration.services.record_errors import (
     record_errors_outstanding,
     record_errors_resolve,
 )
-from integration.services.synced_records import links_fingerprints_store, synced_records_upsert
+from integration.services.synced_records import Synced, SyncedRow, links_fingerprints_store, synced_records_upsert
 from integration.sync import explain
 from integration.sync.matching import link_existing
 
@@ -151,14 +151,14 @@ class Writer:
     schema_stale: bool = False
     # Called with records whose HubSpot record is settled (written, unchanged or deferred) and their
     # SyncedRecords by Kleer id: the engine writes their line items from here.
-    on_settled: Callable[[Sequence[Outgoing], Mapping[str, SyncedRecord]], None] | None = None
+    on_settled: Callable[[Sequence[Outgoing], Mapping[str, Synced]], None] | None = None
     # Called after each batch's outcome is committed (the engine's heartbeat).
     on_committed: Callable[[], None] | None = None
     # Upserts in flight at once: with a pool, up to `max_in_flight` calls run in its threads while this one reads
     # Kleer and prepares the next batch; outcomes are committed in the order the batches were sent.
     pool: Executor | None = None
     max_in_flight: int = 1
-    _queue: list[tuple[Outgoing, SyncedRecord | None]] = field(default_factory=list, repr=False)
+    _queue: list[tuple[Outgoing, Synced | None]] = field(default_factory=list, repr=False)
     # Calls in flight, oldest first, each with what commits its answer.
     _in_flight: deque[tuple[Future[Any], Callable[[Any], None]]] = field(default_factory=deque, repr=False)
     _links: LinkQueue = field(default_factory=lambda: LinkQueue(), repr=False)
@@ -303,7 +303,7 @@ class Writer:
         while self._in_flight:
             self._collect(block=True)
 
-    def _known(self, ids: Sequence[str]) -> dict[str, SyncedRecord]:
+    def _known(self, ids: Sequence[str]) -> dict[str, Synced]:
         rows = SyncedRecord.objects.filter(portal_id=self.run.portal_id, object_type=self.object_type, kleer_id__in=ids)
         return {r.kleer_id: r for r in rows}
 
@@ -334,7 +334,7 @@ class Writer:
             commit(future.result())
             block = False
 
-    def _commit(self, chunk: Sequence[tuple[Outgoing, SyncedRecord | None]], outcome: BatchOutcome) -> None:
+    def _commit(self, chunk: Sequence[tuple[Outgoing, Synced | None]], outcome: BatchOutcome) -> None:
         changed = [item for item, _ in chunk]
         previous = {item.kleer_id: record for item, record in chunk if record is not None}
         known = {**previous, **self._remember(changed, outcome, previous)}
@@ -342,14 +342,14 @@ class Writer:
             self.on_committed()
         self._settle([o for o in changed if o.kleer_id in known], known)
 
-    def _settle(self, items: Sequence[Outgoing], known: Mapping[str, SyncedRecord]) -> None:
+    def _settle(self, items: Sequence[Outgoing], known: Mapping[str, Synced]) -> None:
         if not items:
             return
         if self.on_settled is not None:
             self.on_settled(items, known)
         self._queue_links(items, known)
 
-    def _inbound_pending(self, known: Iterable[SyncedRecord]) -> set[str]:
+    def _inbound_pending(self, known: Iterable[Synced]) -> set[str]:
         """Kleer ids of records with a HubSpot edit not yet processed: left to the inbound path this run, so that
         an outbound write never replaces an edit before it has been weighed against Kleer's value."""
         by_hubspot_id = {r.hubspot_id: r.kleer_id for r in known if r.hubspot_id}
@@ -363,7 +363,7 @@ class Writer:
         ).values_list("object_id", flat=True)
         return {by_hubspot_id[object_id] for object_id in pending}
 
-    def _sendable(self, item: Outgoing, known: SyncedRecord | None) -> dict[str, str]:
+    def _sendable(self, item: Outgoing, known: Synced | None) -> dict[str, str]:
         """What to send: with two-way merge, a two-way property whose Kleer value is still the agreed one is left
         out, so a HubSpot edit on its way to Kleer is not overwritten by an unrelated Kleer change."""
         if not self.two_way_merge or self.full or known is None:
@@ -371,7 +371,7 @@ class Writer:
         agreed = known.synced_values
         return {k: v for k, v in item.properties.items() if not (k in agreed and agreed[k] == v)}
 
-    def _unchanged(self, item: Outgoing, known: SyncedRecord | None) -> bool:
+    def _unchanged(self, item: Outgoing, known: Synced | None) -> bool:
         return (
             not self.full
             and known is not None
@@ -381,8 +381,8 @@ class Writer:
         )
 
     def _remember(
-        self, changed: Sequence[Outgoing], outcome: BatchOutcome, previous: Mapping[str, SyncedRecord]
-    ) -> dict[str, SyncedRecord]:
+        self, changed: Sequence[Outgoing], outcome: BatchOutcome, previous: Mapping[str, Synced]
+    ) -> dict[str, Synced]:
         """Store HubSpot's ids and the fingerprints of the accepted records in one statement, and record the
         refused ones as RecordErrors. A record keeps its links' fingerprint (they are settled separately)."""
         by_key = {o.key: o for o in changed}
@@ -396,7 +396,7 @@ class Writer:
             self.counts.updated += not written.new
             before = previous.get(item.kleer_id)
             rows.append(
-                SyncedRecord(
+                SyncedRow(
                     portal_id=self.run.portal_id,
                     object_type=self.object_type,
                     kleer_id=item.kleer_id,
@@ -423,7 +423,7 @@ class Writer:
             )
         return {r.kleer_id: r for r in rows}
 
-    def _store(self, rows: Sequence[SyncedRecord]) -> None:
+    def _store(self, rows: Sequence[SyncedRow]) -> None:
         """One statement for the batch; with the resolving of earlier errors (read once per run) in the same
         transaction when some of these records had one."""
         resolved = self.errors.resolvable([r.kleer_id for r in rows])
@@ -436,7 +436,7 @@ class Writer:
 
     # -- associations ---------------------------------------------------------------------------------
 
-    def _queue_links(self, items: Sequence[Outgoing], known: Mapping[str, SyncedRecord]) -> None:
+    def _queue_links(self, items: Sequence[Outgoing], known: Mapping[str, Synced]) -> None:
         """Queue the associations whose targets exist in HubSpot and changed since they were last sent."""
         targets = self._resolve_links(items)
         moved: list[tuple[str, list[tuple[str, str]]]] = []
@@ -525,7 +525,7 @@ def _in_thread(call: Callable[[], Any]) -> Any:
         connection.close()  # the thread's own connection, if the limiter or a token refresh opened one
 
 
-def _kept_links_print(before: SyncedRecord | None, hubspot_id: str, hubspot_object: str) -> str:
+def _kept_links_print(before: Synced | None, hubspot_id: str, hubspot_object: str) -> str:
     """The links' fingerprint a re-written record keeps: its own, unless it now is another HubSpot record."""
     if before is None or before.hubspot_id != hubspot_id or before.hubspot_object != hubspot_object:
         return ""
