@@ -1,0 +1,111 @@
+"""The broker restarted while a run is in flight (issue 16, item 6), with a real Celery worker.
+
+The broker is a redis-server of this test's own on a free port (the shared one serves other test processes),
+and, as in docker-compose.yml, the same server holds the rate limiter and the metrics in another database
+(REDIS_URL): stopping it also takes away what the run calls between its HubSpot batches. It is stopped while
+the first of two batches is in flight, kept down until the task has ended, and started again with its data
+(SHUTDOWN SAVE, append-only file) or empty. Then:
+
+- the run ends failed with its cause, keeping the batch HubSpot acknowledged;
+- the worker survives and reconnects by itself (Celery 5.7's consumer exited instead:
+  config/celery_consumer.py);
+- a run sent after the restart completes, and the fake Kleer and the fake HubSpot hold the same records,
+  none missing, none twice;
+- nothing of the failed task is left on the broker to run later (its retry could not be sent while the broker
+  was down; its message is rejected once the worker is back).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import redis
+
+from integration.clients.http import sessions_close
+from integration.models import ObjectSync, SyncRun
+from sandbox.hubspot import faults
+from sandbox.hubspot.selectors import portal_get
+from tests.faults.records import assert_every_kleer_client_once_in_hubspot
+from tests.integration.celery_processes import CeleryCluster, RedisServer, redis_url_or_skip, wait_for
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+UPSERT = r"^/crm/objects/2026-03/companies/batch/upsert$"
+CLIENTS = 200  # two HubSpot batches
+TIMEOUT = 30.0
+
+
+@pytest.fixture
+def broker(tmp_path) -> Iterator[RedisServer]:
+    redis_url_or_skip()  # the same conditions as the other real-worker tests (PostgreSQL, a Redis to run)
+    server = RedisServer(data_dir=tmp_path / "redis")
+    server.start()
+    yield server
+    server.kill()
+
+
+@pytest.fixture
+def cluster(broker, live_server, transactional_db, tmp_path) -> Iterator[CeleryCluster]:
+    """A worker launcher on the private broker; the processes' and the server's logs show when a test fails."""
+    cluster = CeleryCluster(redis_url=broker.url(0), live_server_url=live_server.url, log_dir=tmp_path)
+    yield cluster
+    if broker.popen is None or broker.popen.poll() is not None:  # left down by a failed test: nothing to purge
+        broker.start()
+    cluster.stop()
+    sessions_close()
+    print(cluster.logs())
+    print((tmp_path / "redis-server.log").read_text(errors="replace"))
+
+
+def clients_runs(world) -> list[SyncRun]:
+    return list(SyncRun.objects.filter(portal=world.portal, object_type="clients").order_by("pk"))
+
+
+def ended(world, task_id: str) -> SyncRun | None:
+    run = SyncRun.objects.filter(portal=world.portal, object_type="clients", task_id=task_id).first()
+    return run if run and run.status != SyncRun.Status.RUNNING else None
+
+
+def first_batch_in_flight(world) -> bool:
+    """The fake HubSpot took the slow answer set up for the first batch upsert."""
+    return sum(fault["remaining"] for fault in faults.faults_list(portal=portal_get(world.hub_id))) == 0
+
+
+@pytest.mark.parametrize("keep_data", [True, False], ids=["data-kept", "restarted-empty"])
+def test_the_broker_restarted_mid_run(cluster, broker, world_factory, keep_data):
+    world = world_factory(clients=CLIENTS, products=0, invoices=0, agreements=0, projects=0, enable=("clients",))
+    object_sync_id = ObjectSync.objects.get(portal=world.portal, object_type="clients").pk
+    spec = {"method": "POST", "path": UPSERT, "delay_seconds": 2, "count": 1}
+    faults.fault_add(portal=portal_get(world.hub_id), spec=spec)  # the window to stop the broker in
+    # Prefork, as in production: the task runs in a child while the main process loses the broker.
+    worker = cluster.start_worker(concurrency=2, TEST_REDIS_URL=broker.url(1), PYTEST_XDIST_WORKER="")
+
+    first = cluster.send(object_sync_id=object_sync_id)
+    wait_for(lambda: first_batch_in_flight(world), timeout=TIMEOUT, what="the first batch to be in flight")
+    broker.stop(keep_data=keep_data)
+    failed = wait_for(lambda: ended(world, first), timeout=TIMEOUT, what="the run to end")
+    # Down until the task has ended: its retry cannot be queued (kombu's publish retries meet a closed port).
+    ended_line = f"object_sync_run[{first}] reject requeue=False"
+    wait_for(lambda: ended_line in worker.log(), timeout=TIMEOUT, what="the task to end")
+    broker.start()
+
+    unreachable = f"Error 111 connecting to 127.0.0.1:{broker.port}. Connection refused."
+    assert (failed.status, failed.read, failed.created) == (SyncRun.Status.FAILED, 100, 100)
+    assert failed.error == (
+        f"Redis (the shared rate limiter) is unreachable: ConnectionError: {unreachable}. The run will be retried."
+    )
+    assert worker.popen.poll() is None  # alive, and back on the broker:
+    cluster.wait_ready(worker)
+
+    second = cluster.send(object_sync_id=object_sync_id)
+    rerun = wait_for(lambda: ended(world, second), timeout=TIMEOUT, what="the run sent after the restart")
+
+    assert (rerun.status, rerun.error) == (SyncRun.Status.SUCCEEDED, "")
+    assert (rerun.read, rerun.unchanged, rerun.created, rerun.updated, rerun.failed) == (CLIENTS, 100, 100, 0, 0)
+    assert [run.pk for run in clients_runs(world)] == [failed.pk, rerun.pk]  # nothing ran twice
+    assert_every_kleer_client_once_in_hubspot(world)
+    # The failed task's message was rejected once the worker was back (its retry could not be sent): nothing
+    # of it is left to come back later, whether the broker kept its data or not.
+    assert cluster.unacked_messages() == []
+    assert redis.Redis.from_url(broker.url(0)).llen(cluster.queue) == 0
