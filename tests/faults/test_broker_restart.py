@@ -11,8 +11,9 @@ the first of two batches is in flight, kept down until the task has ended, and s
   config/celery_consumer.py);
 - a run sent after the restart completes, and the fake Kleer and the fake HubSpot hold the same records,
   none missing, none twice;
-- nothing of the failed task is left on the broker to run later (its retry could not be sent while the broker
-  was down; its message is rejected once the worker is back).
+- the failed task's retry could not be sent while the broker was down, and its message is rejected once the
+  worker is back: nothing of it is left to run later, whether the broker kept its data or not, and the run's
+  error says that the object's next scheduled run takes over instead of promising a retry.
 """
 
 from __future__ import annotations
@@ -91,10 +92,13 @@ def test_the_broker_restarted_mid_run(cluster, broker, world_factory, keep_data)
     broker.start()
 
     unreachable = f"Error 111 connecting to 127.0.0.1:{broker.port}. Connection refused."
+    failed.refresh_from_db()
     assert (failed.status, failed.read, failed.created) == (SyncRun.Status.FAILED, 100, 100)
     assert failed.error == (
-        f"Redis (the shared rate limiter) is unreachable: ConnectionError: {unreachable}. The run will be retried."
+        f"Redis (the shared rate limiter) is unreachable: ConnectionError: {unreachable}. Its retry could not be "
+        "queued (the task queue is unreachable): the next scheduled run takes over."
     )
+    assert ObjectSync.objects.get(pk=object_sync_id).last_error == failed.error
     assert worker.popen.poll() is None  # alive, and back on the broker:
     cluster.wait_ready(worker)
 
@@ -105,7 +109,6 @@ def test_the_broker_restarted_mid_run(cluster, broker, world_factory, keep_data)
     assert (rerun.read, rerun.unchanged, rerun.created, rerun.updated, rerun.failed) == (CLIENTS, 100, 100, 0, 0)
     assert [run.pk for run in clients_runs(world)] == [failed.pk, rerun.pk]  # nothing ran twice
     assert_every_kleer_client_once_in_hubspot(world)
-    # The failed task's message was rejected once the worker was back (its retry could not be sent): nothing
-    # of it is left to come back later, whether the broker kept its data or not.
+    # The failed task's message was rejected once the worker was back: nothing of it is left to run later.
     assert cluster.unacked_messages() == []
     assert redis.Redis.from_url(broker.url(0)).llen(cluster.queue) == 0
