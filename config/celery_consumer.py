@@ -35,5 +35,8 @@ def _keep_settings_without_restore(channel: Any) -> None:
     connparams = getattr(channel, "_connparams", None)  # kombu's Redis channel only
     if connparams is None:
         return
-    params = connparams()
+    try:
+        params = connparams()
+    except AttributeError:  # already detached: nothing to keep
+        return
     channel._connparams = lambda asynchronous=False: dict(params)  # the client it builds later is a plain one
