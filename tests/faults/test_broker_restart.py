@@ -16,6 +16,9 @@ own Celery app (its pooled connection outlives the restart, as a web process's w
 - the failed task's retry could not be sent while the broker was down, and its message is rejected once the
   worker is back: nothing of it is left to run later, whether the broker kept its data or not, and the run's
   error says that the object's next scheduled run takes over instead of promising a retry.
+
+Restarted at once instead (back before the run calls Redis again), the run completes as if nothing happened,
+and its message is acknowledged: nothing runs twice, then or after the visibility timeout.
 """
 
 from __future__ import annotations
@@ -159,3 +162,37 @@ def test_the_broker_restarted_mid_run(cluster, broker, sync_now_on, world_factor
     assert cluster.unacked_messages() == []
     client = redis.Redis.from_url(broker.url(0))
     assert [client.llen(queue) for queue in cluster.queues()] == [0, 0, 0]
+
+
+def test_a_broker_back_before_the_run_needs_it_leaves_one_run_and_nothing_to_redeliver(
+    cluster, broker, sync_now_on, world_factory
+):
+    """Stopped and started again while the first batch is in flight: the run never notices, the worker
+    reconnects, and the running task's message is neither put back on the queue while it runs (a second run
+    beside it) nor left unacknowledged (a second run after the visibility timeout)."""
+    world = world_factory(clients=CLIENTS, products=0, invoices=0, agreements=0, projects=0, enable=("clients",))
+    object_sync_id = ObjectSync.objects.get(portal=world.portal, object_type="clients").pk
+    spec = {"method": "POST", "path": UPSERT, "delay_seconds": 2, "count": 1}
+    faults.fault_add(portal=portal_get(world.hub_id), spec=spec)
+    worker = cluster.start_worker(
+        concurrency=2, queues=cluster.queues(), TEST_REDIS_URL=broker.url(1), PYTEST_XDIST_WORKER=""
+    )
+
+    sync_now(object_sync_id)
+    wait_for(lambda: first_batch_in_flight(world), timeout=TIMEOUT, what="the first batch to be in flight")
+    broker.stop(keep_data=True)
+    broker.start()
+    [run] = wait_for(lambda: ended_runs(world, count=1), timeout=TIMEOUT, what="the run to end")
+
+    assert (run.status, run.error, run.read, run.created) == (SyncRun.Status.SUCCEEDED, "", CLIENTS, CLIENTS)
+    cluster.wait_ready(worker)
+    wait_for(lambda: cluster.unacked_messages() == [], timeout=TIMEOUT, what="the task's acknowledgement")
+    # A marker behind anything the restart may have put back on the queue: it must be the only other run.
+    sync_now(object_sync_id)
+    runs = wait_for(lambda: ended_runs(world, count=2), timeout=TIMEOUT, what="the marker run")
+    assert [(r.status, r.read, r.unchanged) for r in runs] == [
+        (SyncRun.Status.SUCCEEDED, CLIENTS, 0),
+        (SyncRun.Status.SUCCEEDED, CLIENTS, CLIENTS),
+    ]
+    assert_every_kleer_client_once_in_hubspot(world)
+    assert worker.popen.poll() is None
