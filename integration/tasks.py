@@ -7,9 +7,9 @@ import random
 
 import redis
 from celery import shared_task
-from celery.exceptions import SoftTimeLimitExceeded
+from celery.exceptions import Reject, SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import InterfaceError, OperationalError
+from django.db import DatabaseError, InterfaceError, OperationalError
 
 from integration import metrics
 from integration.clients.errors import RescheduleError, TransientError
@@ -17,7 +17,7 @@ from integration.logs import log_context
 from integration.models import ObjectSync, SyncRun
 from integration.queues import sent_at_of
 from integration.services import housekeeping, inbound, sync, workflow_actions
-from integration.services.runs import PortalBusyError
+from integration.services.runs import PortalBusyError, sync_run_retry_unqueued
 
 logger = logging.getLogger("integration.tasks")
 
@@ -56,13 +56,27 @@ def object_sync_run(self, object_sync_id: int, trigger: str = SyncRun.Trigger.SC
         logger.warning("object sync %s no longer exists; task dropped", object_sync_id)
     except RescheduleError as exc:
         countdown = min(int(exc.retry_after or 600), MAX_RESCHEDULE_COUNTDOWN)
-        raise self.retry(exc=exc, countdown=countdown, max_retries=MAX_RETRIES + 1) from exc
+        raise _retry(self, exc=exc, countdown=countdown, max_retries=MAX_RETRIES + 1) from exc
     except TransientError as exc:
         countdown = int(exc.retry_after or 60 * 2**self.request.retries)
-        raise self.retry(exc=exc, countdown=countdown) from exc
+        raise _retry(self, exc=exc, countdown=countdown) from exc
     except INFRASTRUCTURE_ERRORS as exc:
         # The run is already recorded failed with the cause; the next attempt goes on from the committed batches.
-        raise self.retry(exc=exc, countdown=60 * 2**self.request.retries) from exc
+        raise _retry(self, exc=exc, countdown=60 * 2**self.request.retries) from exc
+
+
+def _retry(task, *, exc: Exception, countdown: int, **options) -> Exception:
+    """`task.retry`; when the retry cannot be sent (the broker is down: Celery rejects the message instead, and
+    nothing will run it again), the failed run says so rather than promising a retry."""
+    try:
+        return task.retry(exc=exc, countdown=countdown, **options)
+    except Reject as rejected:
+        logger.warning("the retry of task %s could not be queued: %s", task.request.id, rejected.reason)
+        try:
+            sync_run_retry_unqueued(task_id=task.request.id or "")
+        except DatabaseError:  # the database is down too: the run keeps its cause, the task ends all the same
+            logger.warning("could not record that task %s will not be retried", task.request.id, exc_info=True)
+        raise
 
 
 def _requeue(task, exc: PortalBusyError) -> None:

@@ -219,6 +219,8 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Survives a broker restart mid-task instead of exiting (config/celery_consumer.py).
+CELERY_WORKER_CONSUMER = "config.celery_consumer:BrokerLossConsumer"
 # Two queues, separate workers (integration/queues.py, README "Production"): a click never waits for a backfill.
 CELERY_QUEUE_INTERACTIVE = env.str("CELERY_QUEUE_INTERACTIVE", default="interactive")
 CELERY_QUEUE_SCHEDULED = env.str("CELERY_QUEUE_SCHEDULED", default="scheduled")

@@ -29,6 +29,8 @@ COUNT_FIELDS = (
     "matched",
 )
 REDELIVERED = "its worker died; the redelivered task took over"
+RETRY_PROMISE = " The run will be retried."
+RETRY_UNQUEUED = "Its retry could not be queued (the task queue is unreachable): the next scheduled run takes over."
 SKIPPED_RUNNING = "another run of this object was in progress"
 
 
@@ -149,3 +151,18 @@ def sync_run_finish(*, run: SyncRun, status: str, error: str = "") -> SyncRun:
         last_duration=run.finished_at - run.started_at,
     )
     return run
+
+
+def sync_run_retry_unqueued(*, task_id: str) -> None:
+    """The failed run of task `task_id` will not be retried (the retry could not be sent to the broker): its error,
+    and the object's last error, say that the next scheduled run takes over instead of promising a retry."""
+    runs = SyncRun.objects.filter(task_id=task_id, status=SyncRun.Status.FAILED)
+    run = runs.order_by("-pk").first() if task_id else None
+    if run is None:
+        return
+    cause = run.error.removesuffix(RETRY_PROMISE).rstrip()
+    if cause and not cause.endswith("."):
+        cause += "."
+    error = f"{cause} {RETRY_UNQUEUED}".strip()[:5000]
+    SyncRun.objects.filter(pk=run.pk).update(error=error)
+    ObjectSync.objects.filter(portal_id=run.portal_id, object_type=run.object_type).update(last_error=error[:2000])

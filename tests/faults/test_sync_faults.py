@@ -4,27 +4,26 @@ completes, and the fake Kleer and the fake HubSpot then hold the same records: n
 Faults come from the fakes' own injection (sandbox/hubspot/faults.py, sandbox/kleer/faults.py), served over
 real HTTP; retries back off from 20 ms in tests (config/settings/test.py). 120 clients make two HubSpot
 batches, so a fault on the second batch strikes mid-run with the first one committed. A worker killed
-mid-run is tests/integration/test_worker.py (a real Celery worker, SIGKILL, redelivery).
+mid-run is tests/integration/test_worker.py (a real Celery worker, SIGKILL, redelivery); the broker restarted
+mid-run is tests/faults/test_broker_restart.py (a real worker on a Redis server of the test's own).
 """
 
 from __future__ import annotations
 
 import contextlib
 import threading
-from collections import Counter
 
 import pytest
 from django.db import connection
 
-from integration.clients.kleer import KleerClient
 from integration.models import HubSpotInstallation, ObjectSync, SyncRun
 from integration.services.installations import portal_install
 from integration.services.sync import object_sync_run
 from sandbox.hubspot import faults
 from sandbox.hubspot import state as hubspot_state
 from sandbox.hubspot.selectors import portal_get
-from sandbox.hubspot_crm.selectors import objects_for
 from sandbox.kleer.testing import KleerApi
+from tests.faults.records import assert_every_kleer_client_once_in_hubspot
 
 pytestmark = pytest.mark.django_db(transaction=True)
 UPSERT = r"^/crm/objects/2026-03/companies/batch/upsert$"
@@ -55,10 +54,7 @@ def assert_recovers_with_no_gap_and_no_duplicate(world) -> None:
     """The next run completes; every Kleer client is in HubSpot exactly once."""
     run = sync(world)
     assert (run.status, run.error) == (SyncRun.Status.SUCCEEDED, "")
-    kleer_ids = Counter(r.id for r in KleerClient(company_id=world.company_id, token=world.token).iter_clients())
-    in_hubspot = Counter(r["properties"].get("kleer_id") for r in objects_for(world.hub_id, "companies"))
-    assert in_hubspot == kleer_ids  # none missing, none duplicated
-    assert set(in_hubspot.values()) == {1}
+    assert_every_kleer_client_once_in_hubspot(world)
 
 
 def hubspot_fault(world, **spec) -> None:

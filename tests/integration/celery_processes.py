@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import kombu.exceptions
 import pytest
 import redis
 from celery import Celery
@@ -57,6 +58,7 @@ class CeleryProcess:
     name: str
     popen: subprocess.Popen
     log_path: Path
+    node: str = ""  # a worker's node name (for pings)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
@@ -141,7 +143,8 @@ class CeleryCluster:
         args = ["worker", "-Q", ",".join(queues or [self.queue]), "-n", node, *pool, "--loglevel", "INFO"]
         args += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
         process = self._spawn(name, args, self.env(**env))
-        self._wait_ready(process, node)
+        process.node = node
+        self.wait_ready(process)
         return process
 
     def start_beat(self, **env: str) -> CeleryProcess:
@@ -150,13 +153,20 @@ class CeleryCluster:
         args += ["--loglevel", "INFO", "--schedule", str(self.log_dir / "celerybeat-schedule")]
         return self._spawn("beat", args, self.env(**env))
 
-    def _wait_ready(self, process: CeleryProcess, node: str) -> None:
+    def wait_ready(self, process: CeleryProcess) -> None:
+        """Return once the worker answers a ping (started, or connected to the broker again)."""
+        node = process.node
         deadline = time.monotonic() + READY_TIMEOUT
         while time.monotonic() < deadline:
             if process.popen.poll() is not None:
                 raise AssertionError(f"worker {node} exited with {process.popen.returncode}:\n{process.log()}")
-            if self.producer.control.ping(destination=[node], timeout=0.5):
-                return
+            try:
+                if self.producer.control.ping(destination=[node], timeout=0.5):
+                    return
+            except (redis.RedisError, kombu.exceptions.OperationalError):
+                # The broker restarted under the producer's pooled connections: drop them, connect again.
+                self.producer.close()
+                time.sleep(0.1)
         raise AssertionError(f"worker {node} not ready after {READY_TIMEOUT:g} s:\n{process.log()}")
 
     def send(self, *, object_sync_id: int, trigger: str | None = None) -> str:
@@ -225,3 +235,60 @@ def redis_url_or_skip() -> str:
     except redis.RedisError as exc:
         pytest.skip(f"Redis at TEST_REDIS_URL does not answer: {exc}")
     return settings.REDIS_URL
+
+
+@dataclass
+class RedisServer:
+    """A redis-server of one test's own on a free port, to stop and start without touching the shared one."""
+
+    data_dir: Path
+    port: int = 0
+    popen: subprocess.Popen | None = None
+
+    def url(self, db: int = 0) -> str:
+        return f"redis://127.0.0.1:{self.port}/{db}"
+
+    def start(self) -> None:
+        """Start (again, on the same port and data directory: an append-only file there is loaded)."""
+        if not self.port:
+            self.port = free_port()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        args = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.data_dir)]
+        args += ["--appendonly", "yes", "--save", "", "--daemonize", "no", "--logfile", ""]
+        log = (self.data_dir.parent / "redis-server.log").open("ab")
+        self.popen = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        client = redis.Redis.from_url(self.url(), socket_connect_timeout=0.5)
+        wait_for(lambda: _answers(client), timeout=10, what=f"redis-server on port {self.port}")
+
+    def stop(self, *, keep_data: bool) -> None:
+        """SHUTDOWN (the append-only file is flushed first); without `keep_data` its files are removed too."""
+        client = redis.Redis.from_url(self.url(), socket_connect_timeout=0.5)
+        with contextlib.suppress(redis.ConnectionError):
+            client.shutdown(save=keep_data, nosave=not keep_data)
+        assert self.popen is not None
+        self.popen.wait(timeout=10)
+        if not keep_data:
+            for path in self.data_dir.rglob("*"):
+                if path.is_file():
+                    path.unlink()
+
+    def kill(self) -> None:
+        if self.popen is not None and self.popen.poll() is None:
+            self.popen.kill()
+            self.popen.wait(timeout=10)
+
+
+def _answers(client: redis.Redis) -> bool:
+    try:
+        return bool(client.ping())
+    except redis.RedisError:
+        return False
+
+
+def free_port() -> int:
+    """A local port nothing listens on now (bound, then released)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

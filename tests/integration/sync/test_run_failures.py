@@ -6,7 +6,7 @@ import pytest
 import redis
 
 from integration.models import ObjectSync, SyncRun
-from integration.services.runs import REDELIVERED
+from integration.services.runs import REDELIVERED, sync_run_retry_unqueued
 from integration.services.sync import object_sync_run
 from sandbox.hubspot import faults
 from sandbox.hubspot.selectors import portal_get
@@ -34,6 +34,27 @@ def test_a_run_whose_redis_is_unreachable_ends_failed_with_the_cause_and_the_nex
     settings.REDIS_URL = good
     recovered = object_sync_run(object_sync_id=clients_sync(world).pk)
     assert (recovered.status, recovered.created) == (SyncRun.Status.SUCCEEDED, 5)
+
+
+def test_a_failed_run_whose_retry_could_not_be_queued_says_the_next_scheduled_run_takes_over(world_factory, settings):
+    """The task's retry meets a broker that is down (tests/faults/test_broker_restart.py with a real worker): the
+    run no longer promises a retry, on the run and on the object's last error."""
+    world = world_factory(clients=5, products=0, invoices=0, agreements=0, projects=0, enable=("clients",))
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"
+    with pytest.raises(redis.exceptions.ConnectionError):
+        object_sync_run(object_sync_id=clients_sync(world).pk, task_id="task-7")
+
+    sync_run_retry_unqueued(task_id="task-7")
+
+    failed = SyncRun.objects.get(portal=world.portal)
+    assert failed.error == (
+        "Redis (the shared rate limiter) is unreachable: ConnectionError: Error 111 connecting to 127.0.0.1:1. "
+        "Connection refused.. Its retry could not be queued (the task queue is unreachable): the next scheduled "
+        "run takes over."
+    )
+    assert clients_sync(world).last_error == failed.error
+    sync_run_retry_unqueued(task_id="task-other")  # not this run's task: nothing changes
+    assert SyncRun.objects.get(pk=failed.pk).error == failed.error
 
 
 def test_a_failed_run_keeps_the_counts_of_its_committed_batches(world_factory):
