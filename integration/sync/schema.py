@@ -10,6 +10,7 @@ exists answers 409, which counts as success, so two workers ensuring at once bot
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -24,6 +25,8 @@ from integration.clients.errors import PermanentError
 from integration.clients.hubspot import FEATURE_NOT_ENABLED, HubSpotClient
 from integration.models import FieldMapping, ObjectSync
 from integration.services.hubspot_properties import properties_cache_store
+
+logger = logging.getLogger("integration.sync")
 
 KLEER_DELETED = catalog.PropertyDefinition(
     name="kleer_deleted",
@@ -84,6 +87,30 @@ def _in_parallel(call: Callable[[Any], dict], items: Sequence[Any]) -> list[dict
 
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="hubspot-schema") as pool:
         return list(pool.map(one, items))
+
+
+def schemas_ensure(*, object_syncs: Sequence[ObjectSync], hubspot: HubSpotClient) -> list[str]:
+    """Ensure the schema of several objects of one portal at once (a whole-portal sync, e.g. the first one): their
+    reads and creations overlap instead of taking three round trips per object in turn, one object after the
+    other. Returns the object types whose schema is current now; a failure is left to that object's own run,
+    which ensures again and records the error where the customer sees it."""
+    stale = [o for o in object_syncs if not schema_is_current(o)]
+    if not stale:
+        return [o.object_type for o in object_syncs]
+
+    def one(object_sync: ObjectSync) -> bool:
+        try:
+            schema_ensure(object_sync=object_sync, mappings=list(object_sync.mappings.all()), hubspot=hubspot)
+            return True
+        except Exception as exc:  # best effort ahead of the runs: the object's own run ensures again and records it
+            logger.info("schema of %s not ensured ahead of its run: %s", object_sync.object_type, exc)
+            return False
+        finally:
+            connection.close()  # the thread's own connection
+
+    with ThreadPoolExecutor(max_workers=len(stale), thread_name_prefix="hubspot-schemas") as pool:
+        done = dict(zip((o.object_type for o in stale), pool.map(one, stale), strict=True))
+    return [o.object_type for o in object_syncs if done.get(o.object_type, True)]
 
 
 def schema_ensure(

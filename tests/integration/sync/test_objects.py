@@ -438,8 +438,16 @@ def every_object_world(world_factory, **counts):
 
 def test_a_second_sync_of_every_object_type_makes_no_hubspot_write(world_factory):
     world = every_object_world(world_factory)
+    mark = last_log_id()
     first = portal_sync_run(portal=world.portal)
     assert [r.status for r in first] == ["succeeded"] * 5
+    # The first whole-portal sync ensured every object's schema (line items' too) before any record was written.
+    calls = [r.path for r in RequestLog.objects.filter(hub_id=world.hub_id, id__gt=mark).order_by("id")]
+    first_write = next(i for i, path in enumerate(calls) if path.endswith("/batch/upsert"))
+    before = {p.split("/")[4] for p in calls[:first_write] if p.startswith("/crm/properties/")}
+    targets = set(ObjectSync.objects.filter(portal=world.portal, enabled=True).values_list("hubspot_object", flat=True))
+    assert before == targets
+    assert not [p for p in calls[first_write:] if p.startswith("/crm/properties/")]
     mark = last_log_id()
     second = portal_sync_run(portal=world.portal)
     assert writes_since(world, mark) == []
