@@ -10,8 +10,8 @@ table and rebuild its heap (seconds at 50,000), it reloads everything every 5 mi
 - a heap of `(due, version, name)`; an edit pushes the row's new due time with a new version, and the old heap
   item is dropped lazily when it surfaces, so nothing is rebuilt and no tick compares schedules;
 - on a change signal (`PeriodicTasks.last_update`) it reads only rows whose `date_changed` moved; when the
-  signal has no such row (a queryset `update()` from the admin's enable/disable actions, an edited
-  `IntervalSchedule`, a delete) or every `reconcile_seconds`, it compares a narrow fingerprint of every row and
+  signal has no such row within a few seconds (a queryset `update()` from the admin's enable/disable actions, an
+  edited `IntervalSchedule`, a delete) or every `reconcile_seconds`, it compares a narrow fingerprint of every row and
   rebuilds only the entries that differ;
 - `last_run_at` and `total_run_count` go back in bulk, without signals, so beat's own writes never look like
   edits;
@@ -77,6 +77,8 @@ class FleetScheduler(DatabaseScheduler):
     change_check_seconds = 1.0
     #: Seconds between full fingerprint comparisons (catches what no signal announced).
     reconcile_seconds = 300.0
+    #: Seconds a change signal may wait for its row before every row is compared (see `_change_unexplained`).
+    unexplained_change_grace_seconds = 3.0
     #: Longest spread of the entries found overdue at start-up (each also within its interval and how late it is).
     catch_up_spread_seconds = 900.0
 
@@ -86,6 +88,7 @@ class FleetScheduler(DatabaseScheduler):
         self._row_stamps: dict[str, datetime] = {}
         self._runs: dict[str, Run] = {}
         self._resumed_at: float | None = None
+        self._unexplained_at: float | None = None
         self._schedule_keys: dict[tuple[str, int], tuple] = {}
         self._counter = itertools.count()
         self._since: datetime | None = None
@@ -125,11 +128,25 @@ class FleetScheduler(DatabaseScheduler):
             return
         self._next_check = now + self.change_check_seconds
         try:
-            # A change signal without a fresh row came from an update(), a schedule table or a delete.
-            if now >= self._next_reconcile or (self.schedule_changed() and not self._apply_recent()):
+            if now >= self._next_reconcile:
                 self._reconcile()
+            elif (self.schedule_changed() or self._unexplained_at is not None) and not self._apply_recent():
+                self._change_unexplained(now)
         except (DatabaseError, InterfaceError):
             logger.exception("beat: could not read schedule changes; keeping the current schedule")
+
+    def _change_unexplained(self, now: float) -> None:
+        """A change signal without a fresh row: reconcile, unless the row turns up within the grace.
+
+        No row comes with an update() (the admin's enable/disable actions), an edited schedule table or a delete.
+        But a save bumps the signal in `pre_save`, committed before its row: under load, or while the row waits
+        on beat's write-back, beat sees the signal first, and a whole-table comparison per such save cost CPU
+        and memory at 50,000 rows. So the recent rows are looked at again for a few seconds first.
+        """
+        if self._unexplained_at is None:
+            self._unexplained_at = now
+        if now - self._unexplained_at >= self.unexplained_change_grace_seconds:
+            self._reconcile()
 
     def _apply_recent(self) -> bool:
         """Apply rows saved since the last look; False when the change signal had no such row."""
@@ -141,11 +158,16 @@ class FleetScheduler(DatabaseScheduler):
         changed = [name for name, stamp in stamps.items() if stamp != self._row_stamps.get(name)]
         for row in self._rows(name__in=changed):
             self._apply_row(row)
-        return any(stamp > since for stamp in stamps.values())
+        if any(stamp > since for stamp in stamps.values()):
+            self._unexplained_at = None
+            return True
+        return False
 
     def _reconcile(self) -> None:
         """Compare every row's fingerprint and rebuild only the entries that differ."""
-        self._next_reconcile = time.monotonic() + self.reconcile_seconds
+        started = time.monotonic()
+        self._next_reconcile = started + self.reconcile_seconds
+        self._unexplained_at = None
         self._last_timestamp = self.Changes.last_change()
         current = {row[0]: tuple(row[1:]) for row in PeriodicTask.objects.values_list("name", *ROW_FIELDS)}
         schedule_keys = _schedule_keys()
@@ -157,6 +179,7 @@ class FleetScheduler(DatabaseScheduler):
         for start in range(0, len(stale), 1000):
             for row in self._rows(name__in=stale[start : start + 1000]):
                 self._apply_row(row)
+        logger.info("beat: %d of %d schedules differed, %.1f s", len(stale), len(current), time.monotonic() - started)
 
     def _apply_row(self, model: PeriodicTask, *, push: bool = True) -> None:
         name = model.name

@@ -26,6 +26,7 @@ class RecordingScheduler(FleetScheduler):
     """Records what it would send; looks at the change marker on every tick."""
 
     change_check_seconds = 0.0
+    unexplained_change_grace_seconds = 0.0  # compare every row at once when a signal has no row
     producer = None
 
     def __init__(self, *args, **kwargs) -> None:
@@ -248,3 +249,26 @@ def test_a_short_catch_up_is_spread_over_as_long_as_it_piled_up_and_a_requested_
             break
         time.sleep(0.05)
     assert sent == ["sync:9", *sorted(offsets, key=spread_fraction)]
+
+
+class CountingScheduler(RecordingScheduler):
+    unexplained_change_grace_seconds = 60.0
+
+    def _reconcile(self) -> None:
+        self.reconciles = getattr(self, "reconciles", 0) + 1
+        super()._reconcile()
+
+
+def test_a_change_signal_seen_before_its_row_commits_waits_for_the_row_instead_of_comparing_every_row():
+    """A save bumps the marker in pre_save, committed before its row (autocommit): beat may see it first."""
+    interval = make_tasks(3, due=set())
+    scheduler = CountingScheduler(app=celery_app, lazy=False)
+    PeriodicTasks.update_changed()  # the signal of a save whose row has not committed yet
+    assert drain(scheduler) == []
+
+    late = PeriodicTask(name="sync:late", task="integration.tasks.object_sync_run", interval=interval)
+    late.last_run_at = timezone.now() - timedelta(hours=1)
+    PeriodicTask.objects.bulk_create([late])  # the row commits (no signal of its own)
+
+    assert drain(scheduler) == ["sync:late"]
+    assert getattr(scheduler, "reconciles", 0) == 0
