@@ -212,6 +212,7 @@ class FleetScheduler(DatabaseScheduler):
         run = self._runs.get(entry.name)
         if run is None or entry.last_run_at >= run.at or not (stored is None or stored in run.before):
             return
+        logger.info("beat: %s saved with a last run from before its send at %s: send kept", entry.name, run.at)
         entry.last_run_at = entry.model.last_run_at = run.at
         entry.total_run_count = entry.model.total_run_count = run.count
         self._dirty.add(entry.name)  # the row now holds the older value: write ours back again
