@@ -206,8 +206,9 @@ class FleetScheduler(DatabaseScheduler):
 
         Such a save comes from an object read before beat wrote its run back (the admin's POST, a shell; an
         UPDATE that waited on beat's write-back and committed the old value after it): taken as is, it makes the
-        entry due again and sends it twice. A value beat never held (run soon, ops setting a last run in the
-        admin) is an edit and is taken.
+        entry due again and sends it twice. A value beat never held (run soon, ops setting it from a shell) is an
+        edit and is taken. An empty one after a send is stale too: the admin's disable action empties it, and
+        enabling again continues from beat's last send.
         """
         run = self._runs.get(entry.name)
         if run is None or entry.last_run_at >= run.at or not (stored is None or stored in run.before):
