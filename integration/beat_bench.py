@@ -1,4 +1,4 @@
-"""Measure the real beat (django-celery-beat's DatabaseScheduler) with N portals' schedules (`beat_bench`).
+"""Measure the real beat (the configured scheduler, `CELERY_BEAT_SCHEDULER`) with N portals' schedules (`beat_bench`).
 
 Runs in a scratch PostgreSQL database (the command creates it, runs this module in a child process pointed at
 it, and drops it), so the measured beat sees only the bench's rows and no save here reaches the real schedule
@@ -12,7 +12,8 @@ table. The hardest case is measured: every schedule falls due once within the wi
   alternately an interval change (15 ↔ 30 minutes) on a schedule already dispatched, which does not move a due
   time inside the window, and an unchanged save of a schedule still waiting (an admin pressing Save).
 - Consumer: takes every message from the queue; a dispatch's time is the publish time beat stamped on it
-  (config/celery_app.py), so a slow consumer does not count as beat lag.
+  (config/celery_app.py), so a slow consumer does not count as beat lag. A dispatch is one task id: a message
+  the broker delivers again (same id) is counted as `redelivered`, not as a doubled send.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ class BenchResult:
     sent: int
     missed: int
     doubled: int
+    redelivered: int
     lag_p50: float | None
     lag_p95: float | None
     lag_max: float | None
@@ -69,8 +71,9 @@ class BenchResult:
         return (
             f"portals={self.portals} entries={self.entries} edits/s={self.edits_per_second:g} "
             f"window={self.window_seconds}s startup={seconds(self.startup_seconds)}s sent={self.sent}/{self.due} "
-            f"missed={self.missed} doubled={self.doubled} lag p50/p95/max={seconds(self.lag_p50)}/"
-            f"{seconds(self.lag_p95)}/{seconds(self.lag_max)}s beat cpu={self.beat_cpu_percent:.0f}% "
+            f"missed={self.missed} doubled={self.doubled} redelivered={self.redelivered} "
+            f"lag p50/p95/max={seconds(self.lag_p50)}/{seconds(self.lag_p95)}/{seconds(self.lag_max)}s "
+            f"beat cpu={self.beat_cpu_percent:.0f}% "
             f"rss={self.beat_rss_start_mb:.0f}→{self.beat_rss_mb:.0f}MB edits={self.edits_done}"
         )
 
@@ -126,6 +129,17 @@ class Received:
 
     times: dict[int, list[float]] = field(default_factory=dict)
     first_at: float | None = None
+    task_ids: set[str] = field(default_factory=set)
+    redelivered: int = 0
+
+    def add(self, ident: int, task_id: str | None, sent_at: float) -> None:
+        """One dispatch per task id: beat sending twice makes two ids, a broker redelivery repeats one."""
+        if task_id is not None:
+            if task_id in self.task_ids:
+                self.redelivered += 1
+                return
+            self.task_ids.add(task_id)
+        self.times.setdefault(ident, []).append(sent_at)
 
 
 def consume(
@@ -147,7 +161,7 @@ def consume(
             ident = kwargs.get("object_sync_id")
             if ident is None:
                 continue  # the code-owned entries (heartbeat) share nothing with the bench's rows
-            received.times.setdefault(int(ident), []).append(sent_at)
+            received.add(int(ident), message.headers.get("id"), sent_at)
             if received.first_at is None:
                 received.first_at = now
                 on_first()
@@ -249,6 +263,7 @@ def results(*, portals: int, rate: float, window: int, due: dict[int, float], re
         "sent": len(lags),
         "missed": len(due) - len(lags),
         "doubled": sum(len(times) > 1 for times in received.times.values()),
+        "redelivered": received.redelivered,
         "lag_p50": statistics.median(lags) if lags else None,
         "lag_p95": _percentile(lags, 0.95),
         "lag_max": max(lags) if lags else None,

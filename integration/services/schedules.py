@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
+from integration.beat import spread_fraction
 from integration.models import HubSpotInstallation, ObjectSync, Portal
 
 SYNC_TASK = "integration.tasks.object_sync_run"
@@ -71,10 +72,14 @@ def _period(task: PeriodicTask) -> dt.timedelta:
 
 
 def schedule_next_run(*, task: PeriodicTask | None, now: dt.datetime | None = None) -> dt.datetime | None:
-    """When beat will fire `task` next, computed as django-celery-beat does (schedulers.ModelEntry): from
-    `last_run_at`, or `date_changed` when it never ran (so a new entry first fires one interval after it was
-    saved), through the entry's own schedule (interval or crontab). A time in the past means "at beat's next
-    tick" (it checks every few seconds); None when the entry is off or has no schedule we can compute."""
+    """When beat will fire `task` next, computed as django-celery-beat does (schedulers.ModelEntry).
+
+    From `last_run_at` (set on the entries this module creates, see `_entry_claim`), or `date_changed` when it
+    is empty (an entry added in the admin first fires one interval after it was saved), through the entry's own
+    schedule (interval or crontab). A time in the past means "at beat's next tick" (it checks every few
+    seconds); None when the entry is off or has no schedule we can compute. Beat may hold an entry that fell
+    due while it was down a little longer (integration/beat.py spreads such catch-ups).
+    """
     if task is None or not task.enabled:
         return None
     schedule = task.interval or task.crontab
@@ -90,20 +95,28 @@ def schedule_next_run(*, task: PeriodicTask | None, now: dt.datetime | None = No
 def _entry_claim(*, object_sync: ObjectSync) -> PeriodicTask:
     """Create the (enabled) entry of `object_sync` and link it.
 
+    A new entry's first run falls at a point within its first interval given by a stable hash of its name (its
+    `last_run_at` is set that far back), not exactly one interval after it was saved: portals created together
+    (an import, a release that enables an object for everyone) then do not all fire in the same minute, and
+    stay spread, as each run counts from the one before. `run_soon` overrides this when a person switched it on.
+
     An unlinked entry of the same name is taken over: its ObjectSync is gone (a portal removed outside the
     services, a restored backup) and its kwargs name a row that no longer exists, so the task would fail at
     every tick. Its target is re-pointed; its schedule is kept, as it may be an ops edit.
     """
     spec = object_sync.spec
     kwargs = json.dumps({"object_sync_id": object_sync.pk})
+    name = schedule_name(object_sync)
+    period = dt.timedelta(minutes=spec.interval_minutes)
     task, created = PeriodicTask.objects.get_or_create(
-        name=schedule_name(object_sync),
+        name=name,
         defaults={
             "task": SYNC_TASK,
             "interval": interval_for(spec.interval_minutes),
             "kwargs": kwargs,
             "enabled": True,
             "description": f"{spec.label} for HubSpot portal {object_sync.portal.hub_id}",
+            "last_run_at": timezone.now() - period * (1 - spread_fraction(name)),
         },
     )
     if not created and (task.task, task.kwargs, task.args) != (SYNC_TASK, kwargs, "[]"):

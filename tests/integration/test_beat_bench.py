@@ -20,6 +20,7 @@ def test_lag_missed_and_doubled_are_counted_per_schedule():
         "sent": 3,
         "missed": 1,
         "doubled": 1,
+        "redelivered": 0,
         "lag_p50": 0.5,
         "lag_p95": 2.0,
         "lag_max": 2.0,
@@ -37,3 +38,13 @@ def test_lag_missed_and_doubled_are_counted_per_schedule():
 def test_bad_arguments_are_refused_before_anything_is_created(argv, message):
     with pytest.raises(CommandError, match=message):
         call_command("beat_bench", *argv)
+
+
+def test_a_redelivered_message_is_not_a_doubled_send():
+    received = Received()
+    received.add(0, "id-a", 100.0)
+    received.add(0, "id-a", 100.0)  # the broker delivered the same message again
+    received.add(1, "id-b", 101.0)
+    received.add(1, "id-c", 101.4)  # beat sent schedule 1 twice
+    counted = results(portals=1, rate=0.0, window=30, due={0: 100.0, 1: 101.0}, received=received)
+    assert (counted["sent"], counted["doubled"], counted["redelivered"]) == (2, 1, 1)

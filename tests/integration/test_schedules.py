@@ -6,15 +6,18 @@ that beat really fires these entries into a worker is in tests/integration/test_
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pytest
+from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
+from integration.beat import spread_fraction
 from integration.models import ObjectSync, Portal
 from integration.services.audit import Actor
 from integration.services.object_syncs import object_sync_set_enabled
-from integration.services.schedules import schedule_apply, schedules_apply_for_portal
+from integration.services.schedules import schedule_apply, schedule_next_run, schedules_apply_for_portal
 from tests.admin.conftest import make_portal
 
 pytestmark = pytest.mark.django_db
@@ -149,3 +152,29 @@ def test_a_task_for_an_object_sync_that_is_gone_is_dropped_with_a_warning(caplog
     result = tasks.object_sync_run.apply(args=(gone,))
     assert (result.state, result.result) == ("SUCCESS", None)
     assert f"object sync {gone} no longer exists; task dropped" in caplog.text
+
+
+def test_an_entry_created_without_run_soon_first_runs_at_a_point_of_its_interval_given_by_its_name():
+    """Portals resumed or installed together must not all fire one interval later in the same minute."""
+    portal = make_portal(status=Portal.Status.PAUSED)
+    for object_type in ("clients", "invoices", "products"):
+        ObjectSync.objects.filter(portal=portal, object_type=object_type).update(enabled=True)
+    Portal.objects.filter(pk=portal.pk).update(status=Portal.Status.ACTIVE)
+    portal.refresh_from_db()
+    schedules_apply_for_portal(portal=portal)
+
+    tasks = entries(portal)
+    assert [(t.name, t.total_run_count) for t in tasks] == [
+        (f"sync:{portal.hub_id}:{object_type}", 0) for object_type in ("clients", "invoices", "products")
+    ]
+    for task, minutes in zip(tasks, (15, 30, 1440), strict=True):
+        # Created at date_changed: the first run is that fraction of one interval later, never later than upstream.
+        offset = schedule_next_run(task=task) - task.date_changed
+        expected = dt.timedelta(minutes=minutes) * spread_fraction(task.name)
+        assert abs(offset - expected) < dt.timedelta(seconds=1), (task.name, offset, expected)
+
+
+def test_switching_on_still_makes_a_new_entry_due_at_once():
+    portal = make_portal(enable=("products",))
+    [task] = entries(portal)
+    assert task.last_run_at + dt.timedelta(days=1) <= timezone.now()  # run soon: beat's next tick
