@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import itertools
 import json
 from decimal import ROUND_HALF_UP, Decimal
 from urllib.parse import parse_qs
@@ -583,3 +584,25 @@ def test_a_line_item_whose_error_is_waiting_is_skipped_and_its_siblings_land(wor
     items = result.children.get(object_type="line_items")
     assert (items.read, items.skipped, items.created, items.failed) == (len(rows), 1, len(rows) - 1, 0)
     assert set(by_kleer_id(world, "line_items")) == set(rows) - {waiting}
+
+
+def test_a_whole_portal_sync_runs_the_objects_of_one_stage_side_by_side_within_the_portal_cap(world_factory, settings):
+    """Clients and products need nothing synced first; projects, invoices and agreements need the clients. So a
+    whole-portal sync runs [clients, products] together, then [projects, invoices, agreements] together (each
+    needing its stage's predecessors done), and one after the other when the portal cap allows only one run."""
+    world = every_object_world(world_factory)
+    runs = portal_sync_run(portal=world.portal)
+    assert [(r.object_type, r.status) for r in runs] == [
+        (t, "succeeded") for t in ("clients", "products", "projects", "invoices", "agreements")
+    ]
+    by_type = {r.object_type: r for r in runs}
+    first, second = [by_type[t] for t in ("clients", "products")], [by_type[t] for t in ("projects", "invoices")]
+    second.append(by_type["agreements"])
+    assert max(r.started_at for r in first) < min(r.finished_at for r in first)  # side by side
+    assert max(r.started_at for r in second) < min(r.finished_at for r in second)
+    assert max(r.finished_at for r in first) <= min(r.started_at for r in second)  # stage after stage
+
+    settings.SYNC_MAX_RUNS_PER_PORTAL = 1
+    again = sorted(portal_sync_run(portal=world.portal), key=lambda r: r.started_at)
+    assert [r.status for r in again] == ["succeeded"] * 5
+    assert all(a.finished_at <= b.started_at for a, b in itertools.pairwise(again))
