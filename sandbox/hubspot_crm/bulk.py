@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection
+from django.utils import timezone
 
 from sandbox.hubspot.gateway import HubSpotError
 from sandbox.hubspot.webhooks import events as webhook_events
@@ -315,8 +316,32 @@ def associate_many(
         for spec in item.specs
         for row in associations.rows(a, b, spec)
     ]
-    Association.objects.bulk_create(rows, ignore_conflicts=True)
+    _insert_edges(rows)
     return found
+
+
+EDGE_COLUMNS = (
+    ("hub_id", "bigint"), ("from_type_id", "varchar"), ("from_id", "bigint"), ("to_type_id", "varchar"),
+    ("to_id", "bigint"), ("type_id", "integer"), ("category", "varchar"), ("label", "varchar"),
+)  # fmt: skip
+
+
+def _insert_edges(rows: Sequence[Association]) -> None:
+    """Store new edges, leaving those that exist. On PostgreSQL the rows travel as one JSON parameter: Django's
+    `bulk_create` prepares each of 4,000 rows' values in Python, which was most of a 2,000-pair call's time."""
+    if connection.vendor != "postgresql":
+        Association.objects.bulk_create(rows, ignore_conflicts=True)
+        return
+    names = [name for name, _ in EDGE_COLUMNS]
+    values = json.dumps([{name: getattr(row, name) for name in names} for row in rows])
+    columns = ", ".join(names)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {Association._meta.db_table} ({columns}, created_at) "  # ours; values: one parameter
+            f"SELECT {columns}, %s FROM jsonb_to_recordset(%s::jsonb) "
+            f"AS u({', '.join(f'{n} {k}' for n, k in EDGE_COLUMNS)}) ON CONFLICT DO NOTHING",
+            [timezone.now(), values],
+        )
 
 
 def _live_by_id(hub_id: int, type_id: str, raw_ids: Sequence[Any]) -> dict[str, CrmObject]:
@@ -327,6 +352,9 @@ def _live_by_id(hub_id: int, type_id: str, raw_ids: Sequence[Any]) -> dict[str, 
         except ValueError:
             continue
     rows = CrmObject.objects.filter(hub_id=hub_id, object_type_id=type_id, object_id__in=numbers, archived=False)
+    # An association needs the records' identity only: their three JSON documents, decoded for 2,000 records a
+    # call, were most of the call's time.
+    rows = rows.only("id", "hub_id", "object_type_id", "object_id")
     by_number = {row.object_id: row for row in rows}
     result = {}
     for raw in raw_ids:
