@@ -131,9 +131,10 @@ def _execute(
     for batch in _batches(iter(readers.READERS[object_sync.object_type](kleer, portal))):
         _process_batch(writer, batch, seen)
         beat.maybe()
-    writer.flush()  # the last parents, whose line items are queued in `children` from there
+    writer.flush(wait=children is None)  # the last parents, whose line items are queued in `children` from there
     if children is not None:
         children.flush()
+        writer.wait()  # the parents' last links, sent while the line items were flushed
     result = RunResult(counts={object_sync.object_type: writer.counts})
     if children is not None:
         result.counts["line_items"] = children.counts

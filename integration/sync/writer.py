@@ -292,14 +292,19 @@ class Writer:
         while len(self._queue) >= UPSERT_BATCH:
             self._upsert_next()
 
-    def flush(self) -> None:
-        """Send what is still queued at the end of a run: the last records, then every queued link; return when
-        every answer is committed."""
+    def flush(self, *, wait: bool = True) -> None:
+        """Send what is still queued at the end of a run: the last records (their answers committed, so that
+        `on_settled` has seen every record), then every queued link; with `wait`, return when those answers are
+        committed too (else call `wait` later: a parent's last links travel while its line items are flushed)."""
         while self._queue:
             self._upsert_next()
-        while self._in_flight:
-            self._collect(block=True)
+        self.wait()
         self._send_links()
+        if wait:
+            self.wait()
+
+    def wait(self) -> None:
+        """Commit the answer of every call still in flight."""
         while self._in_flight:
             self._collect(block=True)
 
