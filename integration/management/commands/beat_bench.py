@@ -12,13 +12,13 @@ import sys
 import tempfile
 from pathlib import Path
 
-import psycopg
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
 from integration import beat_bench
+from integration.scratch import scratch_database
 
 CHILD_FLAG = "--in-scratch-database"
 
@@ -49,23 +49,12 @@ class Command(BaseCommand):
         self._in_scratch_database(options, broker)
 
     def _in_scratch_database(self, options, broker: str) -> None:
-        db = connection.settings_dict
-        scratch = f"{db['NAME']}_beat_bench"
-        admin = {"dbname": db["NAME"], "user": db.get("USER") or None, "password": db.get("PASSWORD") or None}
-        admin.update(host=db.get("HOST") or "127.0.0.1", port=db.get("PORT") or 5432, autocommit=True)
-        with psycopg.connect(**admin) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{scratch}"')
-        try:
-            url = f"postgres://{_credentials(db)}{admin['host']}:{admin['port']}/{scratch}"
+        with scratch_database("beat_bench") as url:
             argv = [sys.executable, "manage.py", "beat_bench", *_forwarded(options, broker), CHILD_FLAG]
             env = {**os.environ, "DATABASE_URL": url, "DEBUG": "true", "LOG_FORMAT": "plain"}
             done = subprocess.run(argv, cwd=settings.BASE_DIR, env=env, check=False)
             if done.returncode:
                 raise CommandError(f"the bench failed (exit {done.returncode})")
-        finally:
-            with psycopg.connect(**admin) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')
 
     def _measure(self, options, broker: str) -> None:
         call_command("migrate", "django_celery_beat", verbosity=0)  # beat reads nothing else
@@ -79,12 +68,6 @@ class Command(BaseCommand):
         )
         self.stdout.write(beat_bench.result_json(result) if options["json"] else result.line())
         self.stderr.write(f"beat's log: {log_dir}")
-
-
-def _credentials(db: dict) -> str:
-    user = db.get("USER") or ""
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    return f"{user}{password}@" if user else ""
 
 
 def _forwarded(options, broker: str) -> list[str]:

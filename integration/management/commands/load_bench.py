@@ -16,14 +16,13 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import psycopg
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 
 from integration import load_bench
 from integration.benchmark import free_port
-from integration.management.commands.beat_bench import _credentials
+from integration.scratch import scratch_database
 
 CHILD_FLAG = "--in-scratch-database"
 OPTIONS = {  # option → (type, help); defaults come from LoadOptions
@@ -67,24 +66,13 @@ class Command(BaseCommand):
         self._in_scratch_database(options, broker)
 
     def _in_scratch_database(self, options: dict[str, Any], broker: str) -> None:
-        db = connection.settings_dict
-        scratch = f"{db['NAME']}_load_bench"
-        admin = {"dbname": db["NAME"], "user": db.get("USER") or None, "password": db.get("PASSWORD") or None}
-        admin.update(host=db.get("HOST") or "127.0.0.1", port=db.get("PORT") or 5432, autocommit=True)
-        with psycopg.connect(**admin) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{scratch}"')
-        try:
-            url = f"postgres://{_credentials(db)}{admin['host']}:{admin['port']}/{scratch}"
+        with scratch_database("load_bench") as url:
             argv = [sys.executable, "manage.py", "load_bench", *_forwarded(options, broker), CHILD_FLAG]
             env = _child_env(url, broker, options["redis_url"] or settings.REDIS_URL)
             done = subprocess.run(argv, cwd=settings.BASE_DIR, env=env, stdout=subprocess.PIPE, text=True)
             self.stdout.write(done.stdout.rstrip("\n"))
             if done.returncode:
                 raise CommandError(f"the load run failed (exit {done.returncode})")
-        finally:
-            with psycopg.connect(**admin) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')
 
     def _measure(self, wanted: load_bench.LoadOptions, options: dict[str, Any], broker: str) -> None:
         from django.core.management import call_command
