@@ -29,11 +29,12 @@ from django.db.models import Max, Min, Sum
 from django.utils import timezone
 
 from integration.benchmark import NO_QUERY_LOG, ROOT, Options, Sandbox, configure, sandbox_served, seed
+from integration.models import ObjectSync, SyncRun
+from integration.services.sync import RUN_ORDER
 
 SYNC_TASK = "integration.tasks.object_sync_run"
-RUN_ORDER = ("clients", "products", "projects", "invoices", "agreements")  # services.sync.RUN_ORDER
 READY_SECONDS = 60.0
-DONE = ("succeeded", "partial")  # SyncRun.Status values of a run that finished its records
+DONE = (SyncRun.Status.SUCCEEDED, SyncRun.Status.PARTIAL)  # a run that finished its records
 POLL_SECONDS = 1.0
 # The worker is started as `celery -A config.celery_app worker …`, with the bench's query-log switch first.
 _WORKER = NO_QUERY_LOG + "from celery.__main__ import main\nsys.argv = ['celery', *sys.argv[1:]]\nmain()\n"
@@ -54,7 +55,6 @@ class Fleet:
 class Workers:
     """The worker processes, their queues and a producer on their broker."""
 
-    broker: str
     queue: str
     processes: list[subprocess.Popen]
     producer: Celery
@@ -111,7 +111,7 @@ def workers_running(env: dict[str, str], fleet: Fleet) -> Iterator[Workers]:
     queue = f"bench-{uuid.uuid4().hex[:10]}"
     producer = Celery("bench-producer", broker=fleet.broker, set_as_current=False)
     producer.conf.update(task_serializer="json", accept_content=["json"], broker_connection_retry=False)
-    workers = Workers(fleet.broker, queue, [], producer)
+    workers = Workers(queue, [], producer)
     log_dir = env.get("VAR_DIR") or str(settings.VAR_DIR)
     env = worker_env(env, fleet.broker, queue)
     try:
@@ -169,8 +169,6 @@ def _workers_stop(workers: Workers) -> None:
 def portals_sync_queue(workers: Workers, hub_ids: list[int]) -> int:
     """Each portal's "Sync all now", portal after portal: `object_sync_run(id, "manual", False)` for every
     enabled object in dependency order, on the interactive queue, as `object_sync_request_run` sends it."""
-    from integration.models import ObjectSync
-
     syncs = ObjectSync.objects.filter(portal__hub_id__in=hub_ids, enabled=True, object_type__in=RUN_ORDER)
     ordered = sorted(syncs.values_list("portal__hub_id", "object_type", "pk"), key=lambda s: _run_position(hub_ids, s))
     for _hub_id, _object_type, pk in ordered:
@@ -185,8 +183,6 @@ def _run_position(hub_ids: list[int], sync: tuple[int, str, int]) -> tuple[int, 
 def runs_wait(hub_ids: list[int], queued_at: datetime, *, timeout: float, say: Any = print) -> None:
     """Until every queued object of every portal has a run that succeeded (or partly: some records refused)
     since `queued_at`; a failed run the task retries is waited past."""
-    from integration.models import ObjectSync, SyncRun
-
     syncs = ObjectSync.objects.filter(portal__hub_id__in=hub_ids, enabled=True, object_type__in=RUN_ORDER)
     expected = set(syncs.values_list("portal__hub_id", "object_type"))
     done_runs = SyncRun.objects.filter(
@@ -219,8 +215,6 @@ def workers_peak_rss_mb(workers: Workers) -> float:
 def portal_times(number: int, hub_id: int, queued_at: datetime) -> dict[str, Any]:
     """One portal's first sync from its SyncRun rows: when its first run started, how long from there to its
     last run's end, how long from the queueing to that end, and what its runs read (line items included)."""
-    from integration.models import SyncRun
-
     runs = SyncRun.objects.filter(portal__hub_id=hub_id, started_at__gte=queued_at)
     started = runs.filter(parent=None).aggregate(at=Min("started_at"))["at"]
     ended = runs.aggregate(at=Max("finished_at"))["at"]

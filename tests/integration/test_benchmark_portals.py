@@ -14,10 +14,10 @@ import pytest
 
 from integration import catalog
 from integration.benchmark import Options, Sandbox
-from integration.benchmark_portals import RUN_ORDER, Fleet, fleet_measure
+from integration.benchmark_portals import Fleet, fleet_measure
 from integration.clients.http import sessions_close
 from integration.models import Portal, SyncRun
-from integration.services.sync import clients_for
+from integration.services.sync import RUN_ORDER, clients_for
 from integration.sync import readers
 from integration.sync.writer import kleer_id_of
 from sandbox.hubspot_crm.selectors import objects_for
