@@ -47,3 +47,29 @@ def test_the_engine_measures_hubspot_answers_matching_look_ups_in_memory(setting
     assert hubspot.batch_read("companies", [str(i) for i in range(150)], properties=["kleer_id"]) == []
     assert list(hubspot.search("companies", filter_groups=[], properties=["domain"])) == []
     assert hubspot.http.stats.calls == 3
+
+
+def test_the_measured_children_keep_no_query_log_though_debug_is_on():
+    """The bench's sync children run under DEBUG (the sandbox's keys), where Django keeps every query's SQL (up
+    to 9,000 per connection, ~20 MB at 100,000 invoices); with `NO_QUERY_LOG` they keep none, as in production."""
+    import os
+    import subprocess
+    import sys
+
+    from integration.benchmark import NO_QUERY_LOG, ROOT
+
+    query = (
+        "import django\ndjango.setup()\nfrom django.conf import settings\nfrom django.db import connection\n"
+        "connection.cursor().execute('SELECT 1')\nprint(settings.DEBUG, len(connection.queries_log))\n"
+    )
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.base",
+        "DEBUG": "true",
+        "DATABASE_URL": "sqlite://:memory:",
+    }
+
+    def run(code: str) -> str:
+        return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True).stdout
+
+    assert (run(query), run(NO_QUERY_LOG + query)) == ("True 1\n", "True 0\n")
