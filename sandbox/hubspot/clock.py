@@ -7,6 +7,9 @@ because the server that reads it may run in another thread or process than the t
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 
 from django.db import transaction
@@ -17,20 +20,37 @@ from sandbox.hubspot.models import FakeClock, RateHit
 CLOCK_PK = 1
 
 
+# The clock's row as one API call read it (`pinned`): a batch call asks the time about six times, each a query.
+_pinned: ContextVar[tuple[float, datetime | None] | None] = ContextVar("fake_clock_pinned", default=None)
+
+
+def _setting() -> tuple[float, datetime | None]:
+    row = FakeClock.objects.filter(pk=CLOCK_PK).values_list("offset_seconds", "frozen_at").first()
+    return (0.0, None) if row is None else row
+
+
 def now() -> datetime:
     """The fake's current time (aware, UTC)."""
-    row = FakeClock.objects.filter(pk=CLOCK_PK).values_list("offset_seconds", "frozen_at").first()
-    real = timezone.now()
-    if row is None:
-        return real
-    offset, frozen_at = row
+    offset, frozen_at = _pinned.get() or _setting()
     if frozen_at is not None:
         return frozen_at
-    return real + timedelta(seconds=offset)
+    return timezone.now() + timedelta(seconds=offset)
+
+
+@contextlib.contextmanager
+def pinned() -> Iterator[None]:
+    """Read the clock's setting once for the duration of one API call (a test moves it between calls, never
+    during one); moving the clock inside the block drops the pin."""
+    token = _pinned.set(_setting())
+    try:
+        yield
+    finally:
+        _pinned.reset(token)
 
 
 def advance(seconds: float) -> datetime:
     """Move the clock forward (never backward: windows and expiries would then run in reverse)."""
+    _pinned.set(None)
     if seconds < 0:
         raise ValueError("the clock only moves forward; use reset() to return to real time")
     with transaction.atomic():
@@ -45,6 +65,7 @@ def advance(seconds: float) -> datetime:
 
 def freeze() -> datetime:
     """Stop the clock at the current fake time; only `advance` moves it until `unfreeze`."""
+    _pinned.set(None)
     with transaction.atomic():
         row = _locked_row()
         if row.frozen_at is None:
@@ -55,6 +76,7 @@ def freeze() -> datetime:
 
 def unfreeze() -> datetime:
     """Let the clock run again from where it stands (the frozen instant becomes an offset)."""
+    _pinned.set(None)
     with transaction.atomic():
         row = _locked_row()
         if row.frozen_at is not None:
@@ -66,6 +88,7 @@ def unfreeze() -> datetime:
 
 def reset() -> datetime:
     """Back to real time. Rate-window hits stamped in the (fake) future are dropped with it."""
+    _pinned.set(None)
     with transaction.atomic():
         FakeClock.objects.filter(pk=CLOCK_PK).delete()
         RateHit.objects.all().delete()

@@ -61,7 +61,8 @@ def serve_api(
         call.hub_id = token.portal.hub_id
         call.portal = token.portal if state.access_token_usable(token) else None
         _round_trip(token.portal)
-    return _serve(call, lambda: _api_answer(call, token, view, args, kwargs))
+    with clock.pinned():
+        return _serve(call, lambda: _api_answer(call, token, view, args, kwargs))
 
 
 def _round_trip(portal: Portal) -> None:
