@@ -25,7 +25,7 @@ from integration.clients.kleer import KleerClient, KleerRecord
 from integration.models import ObjectSync, Portal, SyncedRecord, SyncRun
 from integration.services.object_syncs import inbound_active
 from integration.services.runs import sync_run_heartbeat
-from integration.sync import explain, readers
+from integration.sync import explain, matching, readers
 from integration.sync.schema import schema_ensure
 from integration.sync.writer import Counts, Outgoing, Writer, hubspot_key
 
@@ -122,6 +122,8 @@ def _execute(
     for each in (writer, children):
         if each is not None and pool is not None:
             each.pool, each.max_in_flight = pool, concurrency
+    if pool is not None:
+        matching.census_prefetch(writer=writer, pool=pool)
     beat = Heartbeat(run, writer.counts)
     writer.on_committed = beat.now
     if children is not None:

@@ -24,10 +24,11 @@ import functools
 import json
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from integration import catalog
@@ -284,10 +285,33 @@ class Census:
 
 
 def census_for(writer: Writer, keys: Sequence[tuple[MatchKey, str]]) -> Census | None:
-    """The writer's census (taken at its first need), or None when HubSpot holds too many records without a
-    `kleer_id` to read them all (the run then searches per batch)."""
-    if writer.match_census is not None:
-        return writer.match_census or None
+    """The writer's census (taken at its first need, or prefetched: `census_prefetch`), or None when HubSpot holds
+    too many records without a `kleer_id` to read them all (the run then searches per batch)."""
+    if isinstance(writer.match_census, Future):
+        writer.match_census = writer.match_census.result()
+    if writer.match_census is None:
+        writer.match_census = _census_take(writer, keys)
+    return writer.match_census or None
+
+
+def census_prefetch(*, writer: Writer, pool: Executor) -> None:
+    """On an object's first sync (no record linked yet, so every record will ask), take the census in the pool
+    while the run reads its first Kleer page, instead of after it."""
+    keys = active_keys(writer, writer.run.portal.match_rule)
+    if not keys or SyncedRecord.objects.filter(portal_id=writer.run.portal_id, object_type=writer.object_type).exists():
+        return
+
+    def take() -> Census | bool:
+        try:
+            return _census_take(writer, keys)
+        finally:
+            connection.close()  # the pool thread's own connection, if the rate limiter opened one
+
+    writer.match_census = pool.submit(take)
+
+
+def _census_take(writer: Writer, keys: Sequence[tuple[MatchKey, str]]) -> Census | bool:
+    """Read every record without a `kleer_id`; False when there are more than `CENSUS_MAX`."""
     names = sorted({"name", catalog.KLEER_ID_PROPERTY, *(prop for _, prop in keys)})
     groups = [{"filters": [{"propertyName": catalog.KLEER_ID_PROPERTY, "operator": "NOT_HAS_PROPERTY"}]}]
     records: list[Mapping[str, Any]] = []
@@ -297,14 +321,11 @@ def census_for(writer: Writer, keys: Sequence[tuple[MatchKey, str]]) -> Census |
             writer.hubspot_object, filter_groups=groups, properties=names, limit=PAGE_SIZE, after=after
         )
         if int(page.get("total") or 0) > CENSUS_MAX:
-            writer.match_census = False
-            return None
+            return False
         records += page.get("results", [])
         after = ((page.get("paging") or {}).get("next") or {}).get("after")
         if not after:
-            break
-    writer.match_census = Census(records)
-    return writer.match_census
+            return Census(records)
 
 
 def _body_size(prop: str, names: list[str], values: list[str]) -> int:

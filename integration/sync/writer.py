@@ -164,7 +164,7 @@ class Writer:
     _links: LinkQueue = field(default_factory=lambda: LinkQueue(), repr=False)
     _errors: ErrorState | None = field(default=None, repr=False)
     _labels: dict[str, str] | None = field(default=None, repr=False)
-    # matching.Census of the run (False: too many records to read, search per batch); taken at the first need.
+    # matching.Census of the run (False: too many records to read, search per batch; a Future while prefetched).
     match_census: Any = field(default=None, repr=False)
 
     @property

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from integration.models import RecordError, SyncedRecord
@@ -9,6 +11,7 @@ from integration.sync import matching
 from sandbox.hubspot import state as hubspot_state
 from sandbox.hubspot.models import Portal as FakePortal
 from sandbox.hubspot.models import RequestLog
+from sandbox.kleer import store
 from tests.integration.matching.support import (
     crm,
     crm_create,
@@ -72,3 +75,30 @@ def test_a_run_that_died_after_hubspot_acknowledged_does_not_match_its_own_recor
     assert (again.created, again.updated, again.matched, again.failed) == (0, 4, 0, 0)
     assert len(crm(world, "companies")) == 5
     assert not RecordError.objects.filter(portal=world.portal).exists()
+
+
+def test_a_first_sync_with_calls_in_flight_takes_the_census_beside_its_first_kleer_page(
+    world_factory, settings, caplog
+):
+    """With a pool (HUBSPOT_CONCURRENCY > 1), an object's first sync asks for the census from a pool thread as it
+    starts, while its own thread reads Kleer; the records still match it. A later run with a new client (its
+    records are linked, so most will not ask) takes the census only when that client needs it, in its own thread."""
+    settings.HUBSPOT_CONCURRENCY = 4
+    world = world_factory(clients=4, products=0, invoices=0, agreements=0, projects=0, enable=("clients",))
+    prepare_schema(world, "clients")
+    ids = kleer_ids(world, "client")
+    for k, kleer_id in enumerate(ids):
+        kleer_set(world, "client", kleer_id, orgno=_dashed(k), email="")
+    crm_create(world, "companies", [{"name": "In the CRM already", "kleer_orgno": _dashed(0)}])
+
+    with caplog.at_level(logging.INFO, logger="integration.http"):
+        first = run(world, "clients")
+    assert (first.matched, first.created, first.failed) == (1, 3, 0)
+    assert [r.threadName.startswith("hubspot-") for r in caplog.records if "/search" in r.getMessage()] == [True]
+
+    caplog.clear()
+    store.resource_create(world.company_id, "client", {"name": "New client AB", "orgno": _dashed(9), "email": ""})
+    with caplog.at_level(logging.INFO, logger="integration.http"):
+        again = run(world, "clients")
+    assert (again.created, again.matched, again.unchanged) == (1, 0, 4)
+    assert [r.threadName.startswith("hubspot-") for r in caplog.records if "/search" in r.getMessage()] == [False]
