@@ -10,6 +10,7 @@ lines); what people read goes through `title`, `display` and `hint`, which trans
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable
 from collections.abc import Mapping as MappingABC
@@ -163,7 +164,7 @@ class Field:
     def is_computed(self) -> bool:
         return self.compute is not None
 
-    @property
+    @functools.cached_property
     def path(self) -> tuple[str, ...]:
         return tuple(self.name.split("."))
 
@@ -193,7 +194,8 @@ class Field:
             return self.compute(record)
         current: Any = record
         for key in self.path:
-            if not isinstance(current, MappingABC):
+            # `type(...) is dict` first: Kleer's records are plain dicts, and an ABC check costs ten times more.
+            if type(current) is not dict and not isinstance(current, MappingABC):
                 return None
             current = current.get(key)
         return current
@@ -430,10 +432,14 @@ class ObjectSpec:
 
     # -- fields --------------------------------------------------------------------------------------------
 
+    @functools.cached_property
+    def _fields_by_name(self) -> dict[str, Field]:
+        return {f.name: f for f in reversed(self.fields)}  # the first of a name wins, as a search would find it
+
     def field(self, name: str) -> Field:
-        for candidate in self.fields:
-            if candidate.name == name:
-                return candidate
+        found = self._fields_by_name.get(name)
+        if found is not None:
+            return found
         raise KeyError(
             f"unknown field {name!r} for {self.key}; expected one of {values.join_names(f.name for f in self.fields)}"
         )
