@@ -20,6 +20,7 @@ not lag, and left to the upsert.
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import json
 from collections import Counter
@@ -307,7 +308,7 @@ def census_prefetch(*, writer: Writer, pool: Executor) -> None:
         finally:
             connection.close()  # the pool thread's own connection, if the rate limiter opened one
 
-    writer.match_census = pool.submit(take)
+    writer.match_census = pool.submit(contextvars.copy_context().run, take)  # logged with the run's ids
 
 
 def _census_take(writer: Writer, keys: Sequence[tuple[MatchKey, str]]) -> Census | bool:

@@ -10,6 +10,7 @@ exists answers 409, which counts as success, so two workers ensuring at once bot
 
 from __future__ import annotations
 
+import contextvars
 import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -86,7 +87,10 @@ def _in_parallel(call: Callable[[Any], dict], items: Sequence[Any]) -> list[dict
             connection.close()  # the thread's own connection, if the limiter or a token refresh opened one
 
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="hubspot-schema") as pool:
-        return list(pool.map(one, items))
+        context = (
+            contextvars.copy_context()
+        )  # logged with the run's ids; one copy per call (a context runs once at a time)
+        return list(pool.map(lambda item: context.copy().run(one, item), items))
 
 
 def schemas_ensure(*, object_syncs: Sequence[ObjectSync], hubspot: HubSpotClient) -> list[str]:

@@ -8,6 +8,7 @@ only what was not acknowledged (DESIGN §4 steps 4–7).
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import json
 from collections import deque
@@ -327,7 +328,8 @@ class Writer:
         if self.pool is None:
             commit(call())
             return
-        self._in_flight.append((self.pool.submit(_in_thread, call), commit))
+        # The call logs with the run's ids (integration.logs keeps them in contextvars, which threads do not inherit).
+        self._in_flight.append((self.pool.submit(contextvars.copy_context().run, _in_thread, call), commit))
         while len(self._in_flight) > self.max_in_flight:
             self._collect(block=True)
 

@@ -214,3 +214,29 @@ def test_links_sent_during_a_run_travel_beside_the_upserts_in_flight(
         records = SyncedRecord.objects.filter(portal=world.portal, object_type=object_type)
         assert (object_type, records.filter(associations_fingerprint="").count()) == (object_type, 0)
         assert run.created == records.count()
+
+
+def test_calls_made_from_the_pool_are_logged_with_the_runs_ids(world_factory, settings):
+    """Log lines carry the portal, object and run ids from contextvars (integration.logs), which a pool thread
+    does not inherit: the calls it makes for the run are logged with them all the same."""
+    from integration.logs import ContextFilter
+
+    settings.HUBSPOT_CONCURRENCY = 4
+    world = world_factory(clients=150, products=0, invoices=0, agreements=0, projects=0, enable=("clients",))
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.addFilter(ContextFilter())
+    handler.emit = records.append  # type: ignore[method-assign]
+    http = logging.getLogger("integration.http")
+    http.addHandler(handler)
+    previous, http.level = http.level, logging.INFO
+    try:
+        [run] = portal_sync_run(portal=world.portal, object_types=["clients"])
+    finally:
+        http.removeHandler(handler)
+        http.level = previous
+    upserts = [r for r in records if "/batch/upsert" in r.getMessage()]
+    assert [(r.threadName.startswith("hubspot-"), getattr(r, "run", None)) for r in upserts] == [(True, run.pk)] * 2
+    assert {(getattr(r, "portal", None), getattr(r, "object_type", None)) for r in records} == {
+        (world.hub_id, "clients")
+    }
