@@ -79,6 +79,25 @@ def redis_forget_rate_limits(url: str) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _celery_as_configured() -> Iterator[None]:
+    """Every test starts with the product's Celery app as the test settings configure it: tasks run inline, and no
+    closed broker pool is left to hand out. Even inline, `apply_async` takes a producer from the app's pool, and
+    kombu keeps pools in a process-wide registry by broker URL: one test that closed a pool (a broker restart)
+    made every later test of its process fail with "Acquire on closed pool" until this was reset."""
+    import kombu.pools
+    from django.conf import settings
+
+    from config.celery_app import app
+
+    closed = any(getattr(pool, "_closed", False) for pool in kombu.pools._all_pools())
+    if closed or (settings.CELERY_TASK_ALWAYS_EAGER and not app.conf.task_always_eager):
+        app._pool, app.amqp._producer_pool = None, None
+        kombu.pools.reset()
+        app.conf.update(task_always_eager=settings.CELERY_TASK_ALWAYS_EAGER)
+    yield
+
+
+@pytest.fixture(autouse=True)
 def _fresh_rate_limits() -> None:
     """Every test starts with empty per-portal windows. The tests' databases recycle hub ids (10000001, …), and
     the product's limiter lives in Redis, outside the database: calls and 429 penalties of earlier tests on the

@@ -26,6 +26,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 
+import kombu.pools
 import pytest
 import redis
 
@@ -80,17 +81,22 @@ def sync_now_on(broker, cluster, settings) -> Iterator[None]:
     celery_app.conf.update(broker_url=broker.url(0), task_always_eager=False)
     settings.CELERY_TASK_ALWAYS_EAGER = False
     settings.CELERY_QUEUE_INTERACTIVE, settings.CELERY_QUEUE_SCHEDULED = cluster.interactive, cluster.scheduled
-    yield
-    forget_pooled_connections()
-    celery_app.conf.update(before)
+    try:
+        yield
+    finally:
+        try:
+            forget_pooled_connections()
+        finally:
+            celery_app.conf.update(before)  # whatever happened: later tests in this process run tasks inline
 
 
 def forget_pooled_connections() -> None:
-    """Drop the app's connection and producer pools (Celery's `app.close()` keeps the producer pool)."""
-    if celery_app._pool is not None:
-        celery_app._pool.force_close_all()
-    celery_app._pool = None
-    celery_app.amqp._producer_pool = None
+    """Drop the app's connection and producer pools (Celery's `app.close()` keeps the producer pool), and kombu's
+    registry of pools: it keys them by broker URL process-wide, so a pool closed here would be handed out again to
+    the next test on that broker ("Acquire on closed pool"). Closing a connection to a broker that is gone may
+    raise; `kombu.pools.reset` ignores that."""
+    celery_app._pool, celery_app.amqp._producer_pool = None, None
+    kombu.pools.reset()
 
 
 def sync_now(object_sync_id: int) -> str:
