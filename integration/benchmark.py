@@ -300,9 +300,9 @@ def instant_hubspot(installation: Any) -> Any:
             self.http.stats.calls += math.ceil(len(ids) / 100)
             return []
 
-        def search_page(self, object_type: str, **kwargs: Any) -> dict[str, Any]:
+        def search_pages(self, object_type: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
             self.http.stats.calls += 1
-            return {"total": 0, "results": []}
+            yield {"total": 0, "results": []}
 
     return InstantHubSpot(installation=installation)
 

@@ -491,30 +491,28 @@ class HubSpotClient:
         limit: int = 100,
     ) -> Iterator[dict[str, Any]]:
         """All matching records, paged (HubSpot caps a search at 10,000 results)."""
-        after: str | None = None
-        while True:
-            page = self.search_page(
-                object_type, filter_groups=filter_groups, properties=properties, limit=limit, after=after
-            )
+        for page in self.search_pages(object_type, filter_groups=filter_groups, properties=properties, limit=limit):
             yield from page.get("results", [])
-            after = (page.get("paging") or {}).get("next", {}).get("after")
-            if not after:
-                return
 
-    def search_page(
+    def search_pages(
         self,
         object_type: str,
         *,
         filter_groups: Sequence[Mapping[str, Any]] = (),
         properties: Sequence[str] = (),
         limit: int = 100,
-        after: str | None = None,
-    ) -> dict[str, Any]:
-        """One page of a search as HubSpot answers it: `total` (every match), `results` and `paging`."""
+    ) -> Iterator[dict[str, Any]]:
+        """The pages of a search as HubSpot answers them: `total` (every match), `results` and `paging`."""
         body: dict[str, Any] = {"filterGroups": list(filter_groups), "properties": list(properties), "limit": limit}
-        if after:
-            body["after"] = after
-        return self._json("POST", f"{self.objects_path(object_type)}/search", json=body, search=True, idempotent=True)
+        while True:
+            page = self._json(
+                "POST", f"{self.objects_path(object_type)}/search", json=body, search=True, idempotent=True
+            )
+            yield page
+            after = ((page.get("paging") or {}).get("next") or {}).get("after")
+            if not after:
+                return
+            body = {**body, "after": after}
 
     # -- properties -------------------------------------------------------------------------------
 

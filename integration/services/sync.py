@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from collections.abc import Sequence
 
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connection
@@ -31,6 +29,7 @@ from integration.services.runs import (
 )
 from integration.sync.engine import CHILD_ROWS, RunResult, object_sync_execute
 from integration.sync.schema import schemas_ensure
+from integration.sync.threads import side_by_side
 
 logger = logging.getLogger("integration.sync")
 
@@ -217,15 +216,16 @@ def portal_sync_run(
     _schemas_ahead(portal, wanted)
     syncs = {s.object_type: s for s in portal.object_syncs.filter(object_type__in=wanted)}
     runs: dict[str, SyncRun] = {}
+    cap = settings.SYNC_MAX_RUNS_PER_PORTAL
     for stage in run_stages([t for t in wanted if t in syncs]):
-        cap = settings.SYNC_MAX_RUNS_PER_PORTAL
-        side_by_side = connection.vendor == "postgresql" and len(stage) > 1 and (cap == 0 or cap >= len(stage))
-        if not side_by_side:
-            runs.update({t: _portal_run_one(syncs[t], trigger, full) for t in stage})
-            continue
-        with ThreadPoolExecutor(max_workers=len(stage), thread_name_prefix=f"portal-{portal.hub_id}") as pool:
-            done = pool.map(lambda t: _in_own_connection(_portal_run_one, syncs[t], trigger, full), stage)
-            runs.update(zip(stage, done, strict=True))
+        together = connection.vendor == "postgresql" and (cap == 0 or cap >= len(stage))
+        done = side_by_side(
+            lambda t: _portal_run_one(syncs[t], trigger, full),
+            stage,
+            workers=len(stage) if together else 1,
+            name=f"portal-{portal.hub_id}",
+        )
+        runs.update(zip(stage, done, strict=True))
     return [runs[t] for t in RUN_ORDER if t in runs]
 
 
@@ -239,14 +239,6 @@ def _portal_run_one(object_sync: ObjectSync, trigger: str, full: bool) -> SyncRu
         return SyncRun.objects.filter(portal_id=object_sync.portal_id, object_type=object_sync.object_type).latest(
             "started_at"
         )
-
-
-def _in_own_connection(call: Callable[..., SyncRun], *args: Any) -> SyncRun:
-    """`call` in a pool thread, closing the database connection Django opened for that thread."""
-    try:
-        return call(*args)
-    finally:
-        connection.close()
 
 
 def _schemas_ahead(portal: Portal, object_types: Sequence[str]) -> None:

@@ -20,7 +20,6 @@ not lag, and left to the upsert.
 
 from __future__ import annotations
 
-import contextvars
 import functools
 import json
 from collections import Counter
@@ -29,7 +28,7 @@ from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from integration import catalog
@@ -37,6 +36,7 @@ from integration.models import FieldMapping, MatchRule, SyncedRecord
 from integration.services.record_errors import record_error_upsert, record_errors_resolve
 from integration.services.synced_records import Synced
 from integration.sync import identifiers
+from integration.sync.threads import in_pool
 
 if TYPE_CHECKING:
     from integration.sync.writer import Outgoing, Writer
@@ -302,13 +302,7 @@ def census_prefetch(*, writer: Writer, pool: Executor) -> None:
     if not keys or SyncedRecord.objects.filter(portal_id=writer.run.portal_id, object_type=writer.object_type).exists():
         return
 
-    def take() -> Census | bool:
-        try:
-            return _census_take(writer, keys)
-        finally:
-            connection.close()  # the pool thread's own connection, if the rate limiter opened one
-
-    writer.match_census = pool.submit(contextvars.copy_context().run, take)  # logged with the run's ids
+    writer.match_census = in_pool(pool, _census_take, writer, keys)
 
 
 def _census_take(writer: Writer, keys: Sequence[tuple[MatchKey, str]]) -> Census | bool:
@@ -316,17 +310,13 @@ def _census_take(writer: Writer, keys: Sequence[tuple[MatchKey, str]]) -> Census
     names = sorted({"name", catalog.KLEER_ID_PROPERTY, *(prop for _, prop in keys)})
     groups = [{"filters": [{"propertyName": catalog.KLEER_ID_PROPERTY, "operator": "NOT_HAS_PROPERTY"}]}]
     records: list[Mapping[str, Any]] = []
-    after: str | None = None
-    while True:
-        page = writer.hubspot.search_page(
-            writer.hubspot_object, filter_groups=groups, properties=names, limit=PAGE_SIZE, after=after
-        )
+    for page in writer.hubspot.search_pages(
+        writer.hubspot_object, filter_groups=groups, properties=names, limit=PAGE_SIZE
+    ):
         if int(page.get("total") or 0) > CENSUS_MAX:
             return False
         records += page.get("results", [])
-        after = ((page.get("paging") or {}).get("next") or {}).get("after")
-        if not after:
-            return Census(records)
+    return Census(records)
 
 
 def _body_size(prop: str, names: list[str], values: list[str]) -> int:

@@ -10,14 +10,10 @@ exists answers 409, which counts as success, so two workers ensuring at once bot
 
 from __future__ import annotations
 
-import contextvars
 import logging
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from collections.abc import Sequence
 
 from django.conf import settings
-from django.db import connection
 from django.db.models import Max
 from django.utils import timezone
 
@@ -26,6 +22,7 @@ from integration.clients.errors import PermanentError
 from integration.clients.hubspot import FEATURE_NOT_ENABLED, HubSpotClient
 from integration.models import FieldMapping, ObjectSync
 from integration.services.hubspot_properties import properties_cache_store
+from integration.sync.threads import side_by_side
 
 logger = logging.getLogger("integration.sync")
 
@@ -73,48 +70,20 @@ def _properties(object_sync: ObjectSync, hubspot: HubSpotClient) -> list[dict]:
         raise SchemaError(object_sync.spec.target_unavailable_message(object_sync.hubspot_object)) from exc
 
 
-def _in_parallel(call: Callable[[Any], dict], items: Sequence[Any]) -> list[dict]:
-    """`call` on every item, up to HUBSPOT_CONCURRENCY at once behind the shared rate limiter (independent
-    property creations; a 409 from a racing worker counts as success), answers in the order of `items`."""
-    workers = min(settings.HUBSPOT_CONCURRENCY, len(items))
-    if workers <= 1:
-        return [call(item) for item in items]
-
-    def one(item: Any) -> dict:
-        try:
-            return call(item)
-        finally:
-            connection.close()  # the thread's own connection, if the limiter or a token refresh opened one
-
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="hubspot-schema") as pool:
-        context = (
-            contextvars.copy_context()
-        )  # logged with the run's ids; one copy per call (a context runs once at a time)
-        return list(pool.map(lambda item: context.copy().run(one, item), items))
-
-
-def schemas_ensure(*, object_syncs: Sequence[ObjectSync], hubspot: HubSpotClient) -> list[str]:
+def schemas_ensure(*, object_syncs: Sequence[ObjectSync], hubspot: HubSpotClient) -> None:
     """Ensure the schema of several objects of one portal at once (a whole-portal sync, e.g. the first one): their
     reads and creations overlap instead of taking three round trips per object in turn, one object after the
-    other. Returns the object types whose schema is current now; a failure is left to that object's own run,
-    which ensures again and records the error where the customer sees it."""
-    stale = [o for o in object_syncs if not schema_is_current(o)]
-    if not stale:
-        return [o.object_type for o in object_syncs]
+    other. A failure is left to that object's own run, which ensures again and records the error where the
+    customer sees it."""
 
-    def one(object_sync: ObjectSync) -> bool:
+    def one(object_sync: ObjectSync) -> None:
         try:
             schema_ensure(object_sync=object_sync, mappings=list(object_sync.mappings.all()), hubspot=hubspot)
-            return True
         except Exception as exc:  # best effort ahead of the runs: the object's own run ensures again and records it
             logger.info("schema of %s not ensured ahead of its run: %s", object_sync.object_type, exc)
-            return False
-        finally:
-            connection.close()  # the thread's own connection
 
-    with ThreadPoolExecutor(max_workers=len(stale), thread_name_prefix="hubspot-schemas") as pool:
-        done = dict(zip((o.object_type for o in stale), pool.map(one, stale), strict=True))
-    return [o.object_type for o in object_syncs if done.get(o.object_type, True)]
+    stale = [o for o in object_syncs if not schema_is_current(o)]
+    side_by_side(one, stale, workers=len(stale), name="hubspot-schemas")
 
 
 def schema_ensure(
@@ -129,7 +98,13 @@ def schema_ensure(
     if group_needed:
         hubspot.property_group_create(target, name=catalog.PROPERTY_GROUP, label=catalog.PROPERTY_GROUP_LABEL)
     missing_definitions = [d for d in _definitions(object_sync, mappings) if d.name not in existing]
-    created = _in_parallel(lambda d: hubspot.property_create(target, d.as_payload()), missing_definitions)
+    # Independent creations, side by side behind the shared rate limiter (a 409 from a racing worker is success).
+    created = side_by_side(
+        lambda d: hubspot.property_create(target, d.as_payload()),
+        missing_definitions,
+        workers=settings.HUBSPOT_CONCURRENCY,
+        name="hubspot-schema",
+    )
     for definition, answer in zip(missing_definitions, created, strict=True):
         existing[definition.name] = answer
     if missing_definitions:

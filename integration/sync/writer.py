@@ -8,7 +8,6 @@ only what was not acknowledged (DESIGN §4 steps 4–7).
 
 from __future__ import annotations
 
-import contextvars
 import hashlib
 import json
 from collections import deque
@@ -17,7 +16,7 @@ from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from integration import catalog
@@ -32,6 +31,7 @@ from integration.services.record_errors import (
 from integration.services.synced_records import Synced, SyncedRow, links_fingerprints_store, synced_records_upsert
 from integration.sync import explain
 from integration.sync.matching import link_existing
+from integration.sync.threads import in_pool
 
 # invoices, agreements and projects may all sync to deals; kleer_id is unique per HubSpot object, so on a
 # shared target the value names its Kleer type ("invoice-5000") and ids of different types cannot collide.
@@ -328,8 +328,7 @@ class Writer:
         if self.pool is None:
             commit(call())
             return
-        # The call logs with the run's ids (integration.logs keeps them in contextvars, which threads do not inherit).
-        self._in_flight.append((self.pool.submit(contextvars.copy_context().run, _in_thread, call), commit))
+        self._in_flight.append((in_pool(self.pool, call), commit))
         while len(self._in_flight) > self.max_in_flight:
             self._collect(block=True)
 
@@ -522,14 +521,6 @@ class Writer:
             for row in rows.values_list("kleer_id", "hubspot_object", "hubspot_id"):
                 resolved[(object_type, row[0])] = (row[1], row[2])
         return resolved
-
-
-def _in_thread(call: Callable[[], Any]) -> Any:
-    """One HubSpot call in a pool thread (the shared rate limiter and the token refresh are thread-safe)."""
-    try:
-        return call()
-    finally:
-        connection.close()  # the thread's own connection, if the limiter or a token refresh opened one
 
 
 def _kept_links_print(before: Synced | None, hubspot_id: str, hubspot_object: str) -> str:
