@@ -117,6 +117,6 @@ def schema_ensure(
         )
     missing = sorted({m.hubspot_property for m in mappings} - set(existing))
     if missing:
-        raise SchemaError(f"HubSpot {target} has no property {', '.join(missing)}; fix or delete those mappings.")
+        raise SchemaError(f"{target} have no property {', '.join(missing)}; fix or delete those mappings.")
     ObjectSync.objects.filter(pk=object_sync.pk).update(schema_checked_at=timezone.now())
     object_sync.schema_checked_at = timezone.now()

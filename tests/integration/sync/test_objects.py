@@ -606,3 +606,29 @@ def test_a_whole_portal_sync_runs_the_objects_of_one_stage_side_by_side_within_t
     again = sorted(portal_sync_run(portal=world.portal), key=lambda r: r.started_at)
     assert [r.status for r in again] == ["succeeded"] * 5
     assert all(a.finished_at <= b.started_at for a, b in itertools.pairwise(again))
+
+
+def test_a_schema_that_cannot_hold_one_objects_mappings_fails_that_object_only(world_factory):
+    """The schemas are ensured together before a whole-portal sync; one object whose mapping names a HubSpot
+    property that does not exist fails its own run with the reason (nothing of it written), and the others sync."""
+    from integration.models import FieldMapping
+
+    world = every_object_world(world_factory)
+    products = ObjectSync.objects.get(portal=world.portal, object_type="products")
+    FieldMapping.objects.create(object_sync=products, kleer_field="name", hubspot_property="hs_no_such_property")
+
+    runs = {r.object_type: r for r in portal_sync_run(portal=world.portal)}
+
+    assert {t: r.status for t, r in runs.items()} == {
+        "clients": "succeeded",
+        "products": "failed",
+        "projects": "succeeded",
+        "invoices": "succeeded",
+        "agreements": "succeeded",
+    }
+    # The API error's service names HubSpot once ("HubSpot: …"); the message said it a second time.
+    assert (
+        runs["products"].error
+        == "HubSpot: products have no property hs_no_such_property; fix or delete those mappings."
+    )
+    assert objects_for(world.hub_id, "products") == []
