@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from django.conf import settings
 from django.db.models import Max
 from django.utils import timezone
 
@@ -94,20 +93,12 @@ def schema_ensure(
         return
     target = object_sync.hubspot_object
     existing = {p["name"]: p for p in _properties(object_sync, hubspot)}
-    group_needed = any(d.name not in existing for d in _definitions(object_sync, mappings))
-    if group_needed:
-        hubspot.property_group_create(target, name=catalog.PROPERTY_GROUP, label=catalog.PROPERTY_GROUP_LABEL)
     missing_definitions = [d for d in _definitions(object_sync, mappings) if d.name not in existing]
-    # Independent creations, side by side behind the shared rate limiter (a 409 from a racing worker is success).
-    created = side_by_side(
-        lambda d: hubspot.property_create(target, d.as_payload()),
-        missing_definitions,
-        workers=settings.HUBSPOT_CONCURRENCY,
-        name="hubspot-schema",
-    )
-    for definition, answer in zip(missing_definitions, created, strict=True):
-        existing[definition.name] = answer
     if missing_definitions:
+        hubspot.property_group_create(target, name=catalog.PROPERTY_GROUP, label=catalog.PROPERTY_GROUP_LABEL)
+        # One batch call for all of them (a property a racing worker created meanwhile is read as it is).
+        created = hubspot.properties_create(target, [d.as_payload() for d in missing_definitions])
+        existing.update((d.name, answer) for d, answer in zip(missing_definitions, created, strict=True))
         # The mapping dialog and the tab's default checks read the cached list: refresh it with what exists now.
         properties_cache_store(object_sync=object_sync, raw=existing.values())
     if not existing[catalog.KLEER_ID_PROPERTY].get("hasUniqueValue"):
