@@ -7,6 +7,8 @@ Kleer. All per-object knowledge comes from the catalog; nothing here names a spe
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import itertools
 import logging
 import time
@@ -16,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
+from django.db import DatabaseError
 from django.db.models import QuerySet
 
 from integration import catalog
@@ -32,6 +35,7 @@ from integration.sync.writer import Counts, Outgoing, Writer, hubspot_key
 logger = logging.getLogger("integration.sync")
 BATCH_SIZE = 100
 HEARTBEAT_SECONDS = 2.0
+COMMIT_HEARTBEAT_SECONDS = 0.5
 GONE_PAGE = 2000
 CHILD_ROWS = {"invoices": transforms.line_items_from_invoice, "agreements": transforms.line_items_from_agreement}
 # The properties that place a deal or a project in a pipeline (hubspot-api.md §5.2, §2.1).
@@ -125,18 +129,15 @@ def _execute(
     if pool is not None:
         matching.census_prefetch(writer=writer, pool=pool)
     beat = Heartbeat(run, writer.counts)
-    writer.on_committed = beat.now
+    writer.on_committed = beat.committed
     if children is not None:
         writer.on_settled = lambda parents, _known: _write_children(writer, children, parents)
-        children.on_committed = beat.now
-    seen: set[str] = set()
-    for batch in _batches(iter(readers.READERS[object_sync.object_type](kleer, portal))):
-        _process_batch(writer, batch, seen)
-        beat.maybe()
-    writer.flush(wait=children is None)  # the last parents, whose line items are queued in `children` from there
-    if children is not None:
-        children.flush()
-        writer.wait()  # the parents' last links, sent while the line items were flushed
+        children.on_committed = beat.committed
+    try:
+        seen = _read_and_write(object_sync, portal, kleer, writer, children, beat)
+    except BaseException:
+        beat.last_words()
+        raise
     result = RunResult(counts={object_sync.object_type: writer.counts})
     if children is not None:
         result.counts["line_items"] = children.counts
@@ -147,23 +148,60 @@ def _execute(
     return result
 
 
+def _read_and_write(
+    object_sync: ObjectSync,
+    portal: Portal,
+    kleer: KleerClient,
+    writer: Writer,
+    children: Writer | None,
+    beat: Heartbeat,
+) -> set[str]:
+    """Every Kleer record through the writers, then their last batches and links; the Kleer ids seen."""
+    seen: set[str] = set()
+    for batch in _batches(iter(readers.READERS[object_sync.object_type](kleer, portal))):
+        _process_batch(writer, batch, seen)
+        beat.maybe()
+    writer.flush(wait=children is None)  # the last parents, whose line items are queued in `children` from there
+    if children is not None:
+        children.flush()
+        writer.wait()  # the parents' last links, sent while the line items were flushed
+    return seen
+
+
 @dataclass
 class Heartbeat:
-    """The run's heartbeat with its counts: after every committed batch (so a failed run keeps the counts of
-    what it committed), and every `every` seconds while records are only compared."""
+    """The run's heartbeat with its counts: after a committed batch (at most every `after_commit` seconds: one
+    UPDATE per batch was a tenth of the engine's database time), every `every` seconds while records are only
+    compared, and once more when the run stops on an error with the counts as of its last committed batch, so a
+    failed run keeps the counts of what it committed (a killed worker's run, those of its last heartbeat)."""
 
     run: SyncRun
     counts: Counts
     every: float = HEARTBEAT_SECONDS
+    after_commit: float = COMMIT_HEARTBEAT_SECONDS
     last: float = field(default_factory=time.monotonic)
+    unsaved: Counts | None = None  # the counts as of the last committed batch, when no heartbeat has stored them
 
-    def now(self) -> None:
-        sync_run_heartbeat(run=self.run, counts=self.counts)
-        self.last = time.monotonic()
+    def now(self, counts: Counts | None = None) -> None:
+        sync_run_heartbeat(run=self.run, counts=counts or self.counts)
+        self.last, self.unsaved = time.monotonic(), None
+
+    def committed(self) -> None:
+        if time.monotonic() - self.last >= self.after_commit:
+            self.now()
+        else:
+            self.unsaved = dataclasses.replace(self.counts, skipped_reasons=dict(self.counts.skipped_reasons))
 
     def maybe(self) -> None:
         if time.monotonic() - self.last >= self.every:
             self.now()
+
+    def last_words(self) -> None:
+        """Store the counts of the last committed batch as the run stops on an error (a database that is gone is
+        the caller's to report)."""
+        if self.unsaved is not None:
+            with contextlib.suppress(DatabaseError):
+                self.now(self.unsaved)
 
 
 def _process_batch(writer: Writer, batch: Sequence[KleerRecord], seen: set[str]) -> None:
