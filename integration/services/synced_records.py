@@ -29,6 +29,8 @@ class SyncedRow:
     last_synced_at: datetime | None
 
 
+SYNCED_ROW_FIELDS = tuple(SyncedRow.__dataclass_fields__)  # in SyncedRow's order: SyncedRow(*values_list(...))
+
 # What the engine knows about a record's link: a row read from the database, or one it just wrote.
 Synced = SyncedRecord | SyncedRow
 

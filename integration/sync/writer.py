@@ -28,7 +28,13 @@ from integration.services.record_errors import (
     record_errors_outstanding,
     record_errors_resolve,
 )
-from integration.services.synced_records import Synced, SyncedRow, links_fingerprints_store, synced_records_upsert
+from integration.services.synced_records import (
+    SYNCED_ROW_FIELDS,
+    Synced,
+    SyncedRow,
+    links_fingerprints_store,
+    synced_records_upsert,
+)
 from integration.sync import explain
 from integration.sync.matching import link_existing
 from integration.sync.threads import in_pool
@@ -310,8 +316,9 @@ class Writer:
             self._collect(block=True)
 
     def _known(self, ids: Sequence[str]) -> dict[str, Synced]:
+        """The batch's SyncedRecords by Kleer id, as plain rows (no model instances: once per batch of 100)."""
         rows = SyncedRecord.objects.filter(portal_id=self.run.portal_id, object_type=self.object_type, kleer_id__in=ids)
-        return {r.kleer_id: r for r in rows}
+        return {values[2]: SyncedRow(*values) for values in rows.values_list(*SYNCED_ROW_FIELDS)}
 
     def _upsert_next(self) -> None:
         """Upsert the next (up to) 100 queued records; commit what HubSpot accepted once it answers."""
