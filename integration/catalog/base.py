@@ -215,11 +215,19 @@ class Field:
         except TransformError as exc:
             raise TransformError(f"{self.display}: {exc}") from None
 
-    def _enum_value(self, value: Any) -> str:
-        key = values.enum_key(str(value))
+    @functools.cached_property
+    def _options_by_key(self) -> dict[str, str]:
+        """Option value by the comparison key of its value and of its label (the first option wins a clash)."""
+        found: dict[str, str] = {}
         for option in self.options:
-            if key in (values.enum_key(option.value), values.enum_key(option.label)):
-                return option.value
+            found.setdefault(values.enum_key(option.value), option.value)
+            found.setdefault(values.enum_key(option.label), option.value)
+        return found
+
+    def _enum_value(self, value: Any) -> str:
+        found = self._options_by_key.get(values.enum_key(str(value)))
+        if found is not None:
+            return found
         expected = values.join_names(option.value for option in self.options)
         raise TransformError(f"{self.display}: unknown value {value!r}; expected one of {expected}")
 

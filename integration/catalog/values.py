@@ -9,6 +9,7 @@ stores every property value as a string (hubspot-api.md §2.2): numbers without 
 from __future__ import annotations
 
 import decimal
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
@@ -172,6 +173,7 @@ def parse_bool(text: str) -> bool:
     return format_bool(text) == "true"
 
 
+@functools.lru_cache(maxsize=4096)  # a sync compares the same few option names thousands of times
 def enum_key(value: str) -> str:
     """Comparison key for enum values: case, '_', '-' and spaces ignored ("ORGANISATION" ~ "Organisation")."""
     return re.sub(r"[\s_\-]", "", value).casefold()
