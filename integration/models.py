@@ -248,7 +248,8 @@ class FieldMapping(models.Model):
 class SyncedRecord(models.Model):
     """What we last sent to HubSpot for one Kleer record: its HubSpot id and a fingerprint of the payload."""
 
-    portal = models.ForeignKey(Portal, on_delete=models.CASCADE, related_name="synced_records")
+    # No index of its own: the two below start with the portal, and every sync batch writes all of a row's indexes.
+    portal = models.ForeignKey(Portal, on_delete=models.CASCADE, related_name="synced_records", db_index=False)
     object_type = models.CharField(max_length=20, choices=OBJECT_TYPE_CHOICES)
     kleer_id = models.CharField(max_length=100)
     hubspot_object = models.CharField(max_length=50)
