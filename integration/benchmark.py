@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 HUBSPOT_WINDOW_SECONDS = 10
 HUBSPOT_LIMIT = 110  # requests per 10 s per portal for a public app (hubspot-api.md §6.1)
 UNLIMITED = 1_000_000
+ENGINE_REPEATS = 3
 # Runs a manage.py command and reports its own peak RSS on stderr. The sandbox needs DEBUG on (its development
 # keys and fakes), but under DEBUG Django keeps the SQL of each connection's last 9,000 queries: ~20 MB of upsert
 # statements at 100,000 invoices that a production worker (DEBUG off) never holds. The child logs no queries, as there.
@@ -307,23 +308,38 @@ def instant_hubspot(installation: Any) -> Any:
     return InstantHubSpot(installation=installation)
 
 
-def engine_measure(hub_id: int, kleer_base: str) -> tuple[float, float, int]:
-    """A first sync of everything with both fakes answering instantly, in this process (one core): records
-    per second, database queries per 100 records, records. The portal's synced records are forgotten first."""
-    from django.db import connection
-
-    from integration.models import Portal, RecordError, SyncedRecord
-    from integration.services.runs import sync_run_finish, sync_run_start
-    from integration.services.sync import RUN_ORDER, clients_for
+def engine_best(hub_id: int, kleer_base: str, repeats: int = ENGINE_REPEATS) -> tuple[float, float, int]:
+    """The fastest of `repeats` engine measures, as `timeit` reports: a slower one measures the machine's other
+    work too (PostgreSQL's autovacuum after the syncs' writes, the sandbox server winding down). Kleer's
+    records are read once, before any of them."""
+    from integration.models import Portal
+    from integration.services.sync import clients_for
     from integration.sync import readers
-    from integration.sync.engine import object_sync_execute
 
     portal = Portal.objects.select_related("installation", "kleer_credentials").get(hub_id=hub_id)
     settings.KLEER_API_BASE = kleer_base
     kleer, _ = clients_for(portal)
-    kleer = CachedKleer({name: list(read(kleer, portal)) for name, read in readers.READERS.items()})
+    cached = CachedKleer({name: list(read(kleer, portal)) for name, read in readers.READERS.items()})
+    return max(engine_measure(portal, cached) for _ in range(repeats))
+
+
+def engine_measure(portal: Any, kleer: CachedKleer) -> tuple[float, float, int]:
+    """A first sync of everything with both fakes answering instantly, in this process (one core): records
+    per second, database queries per 100 records, records. The portal's synced records are forgotten first."""
+    from django.db import connection
+
+    from integration.models import RecordError, SyncedRecord
+    from integration.services.runs import sync_run_finish, sync_run_start
+    from integration.services.sync import RUN_ORDER
+    from integration.sync.engine import object_sync_execute
+
     SyncedRecord.objects.filter(portal=portal).delete()
     RecordError.objects.filter(portal=portal).delete()
+    if connection.vendor == "postgresql":
+        # The deleted rows' index entries would slow every insert of the same keys until autovacuum comes by: a
+        # portal's first sync never meets dead copies of its own records.
+        with connection.cursor() as cursor:
+            cursor.execute(f"VACUUM ANALYZE {SyncedRecord._meta.db_table}")  # the model's table name
     hubspot = instant_hubspot(portal.installation)
     queries, records = [0], 0
 
@@ -358,7 +374,7 @@ def bench_run(options: Options, *, say: Any = print) -> dict[str, Any]:
         paid = pay_invoices(server, hub_id, company_id)
         delta = sync_phase(server, hub_id, env)
         say(f"delta sync ({paid} invoices paid): {delta.seconds:.1f} s, {delta.write_calls} write calls")
-        engine_rate, queries_per_100, _ = engine_measure(hub_id, env["KLEER_API_BASE"])
+        engine_rate, queries_per_100, _ = engine_best(hub_id, env["KLEER_API_BASE"])
     return report(first, noop, delta, engine_rate, queries_per_100)
 
 
