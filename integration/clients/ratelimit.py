@@ -10,8 +10,10 @@ half for a minute.
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -123,6 +125,37 @@ class DatabaseBackend(Backend):
         return len([t for t in (row.hits if row else []) if t > now - window.seconds])
 
 
+class _Turns:
+    """Threads of this process waiting for the same window take turns: one asks the backend and sleeps until the
+    slot it was told of frees up, the others wait here. Without turns every waiting thread woke at the same
+    expiry and asked at once: one got the slot, the others a round trip (with the database backend, a lock on
+    the window's row) for nothing, 16 requests per freed slot with 16 calls in flight."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._locks: dict[str, tuple[threading.Lock, list[int]]] = {}  # key -> (its lock, [threads using it])
+
+    @contextlib.contextmanager
+    def turn(self, key: str, *, timeout: float) -> Iterator[str | None]:
+        """Hold `key`'s turn: yields "free" (nobody had it), "waited" (it came within `timeout` s) or None."""
+        with self._guard:
+            lock, users = self._locks.setdefault(key, (threading.Lock(), [0]))
+            users[0] += 1
+        turn = "free" if lock.acquire(blocking=False) else "waited" if lock.acquire(timeout=timeout) else None
+        try:
+            yield turn
+        finally:
+            if turn is not None:
+                lock.release()
+            with self._guard:
+                users[0] -= 1
+                if not users[0]:
+                    del self._locks[key]  # a process that served thousands of portals keeps no lock for each
+
+
+_TURNS = _Turns()
+
+
 def backend() -> Backend:
     """Redis when REDIS_URL is set, else the database."""
     return RedisBackend(settings.REDIS_URL) if settings.REDIS_URL else DatabaseBackend()
@@ -145,22 +178,39 @@ class PortalRateLimiter:
         return self.window
 
     def acquire(self) -> None:
-        """Take one slot; wait for the window to free up (bounded by `max_wait` in total)."""
+        """Take one slot; wait for the window to free up (bounded by `max_wait` in total). Threads of this process
+        waiting on the same window take turns (`_TURNS`), so each freed slot is asked for once, not by all."""
+        wait = self.backend.try_hit(self.key, self.effective_window())
+        if wait == 0.0:
+            return
+        if not self.allow_sleep:
+            raise self._used_up(wait)
+        with _TURNS.turn(self.key, timeout=self.max_wait) as turn:
+            if turn is None:
+                raise self._used_up(wait)
+            # A turn that had to be waited for comes when another thread took a slot: ask anew.
+            self._wait_for_room(wait if turn == "free" else None)
+
+    def _wait_for_room(self, wait: float | None) -> None:
+        """Sleep as long as the window says (asking first when `wait` is not known) until a slot is ours."""
         waited = 0.0
-        while True:
+        if wait is None:
             wait = self.backend.try_hit(self.key, self.effective_window())
-            if wait == 0.0:
-                return
-            if not self.allow_sleep or waited + wait > self.max_wait:
-                raise TransientError(
-                    f"rate limit for {self.key} is used up; retry in {wait:.1f} s",
-                    service="ratelimit",
-                    status=429,
-                    retry_after=wait,
-                )
+        while wait > 0.0:
+            if waited + wait > self.max_wait:
+                raise self._used_up(wait)
             self.sleep(wait)
             waited += wait
             metrics.rate_limit_wait_count(limit=self.key.partition(":")[0], seconds=wait)
+            wait = self.backend.try_hit(self.key, self.effective_window())
+
+    def _used_up(self, wait: float) -> TransientError:
+        return TransientError(
+            f"rate limit for {self.key} is used up; retry in {wait:.1f} s",
+            service="ratelimit",
+            status=429,
+            retry_after=wait,
+        )
 
     def tighten(self) -> None:
         """Halve the window for a minute after an unexpected 429."""

@@ -102,3 +102,45 @@ def test_without_sleep_a_full_window_raises_a_transient_error_with_the_wait():
         limiter.acquire()
     assert caught.value.status == 429
     assert 9.0 < caught.value.retry_after <= 10.0
+
+
+class CountingDatabaseBackend(ratelimit.DatabaseBackend):
+    """The real database window, counting how often it is asked for a slot."""
+
+    def __init__(self) -> None:
+        self.asked = 0
+        self.lock = threading.Lock()
+
+    def try_hit(self, key: str, window: ratelimit.Window) -> float:
+        with self.lock:
+            self.asked += 1
+        return super().try_hit(key, window)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.concurrent_db
+def test_threads_waiting_for_a_full_window_take_turns_instead_of_all_asking_at_every_freed_slot():
+    """Six threads, one slot a second: five wait. Taking turns, the first waiter asks once more when its slot
+    frees, each later one twice (when its turn comes, and when its slot frees): 6 + 1 + 4 x 2 = 15 asks. Without
+    turns every waiter woke at every freed slot: 6 + 5 + 4 + 3 + 2 + 1 = 21."""
+    backend = CountingDatabaseBackend()
+    window = ratelimit.Window(limit=1, seconds=1)
+    stamps: list[float] = []
+
+    def one_call() -> None:
+        from django.db import connection
+
+        ratelimit.PortalRateLimiter(key="hubspot:6", window=window, backend=backend).acquire()
+        stamps.append(time.time())
+        connection.close()
+
+    threads = [threading.Thread(target=one_call) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len(stamps) == 6
+    assert max_in_any_window(stamps, window.seconds - JITTER) == 1
+    assert 15 <= backend.asked <= 16  # 16: a waiter woken a hair before its slot freed asks once more
+    assert ratelimit._TURNS._locks == {}  # nothing kept for a window nobody waits on
