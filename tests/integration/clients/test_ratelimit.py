@@ -35,6 +35,24 @@ def max_in_any_window(stamps: list[float], seconds: float) -> int:
     return best
 
 
+def in_threads(work, count: int) -> None:
+    """Run `work` in `count` threads at once, each closing its own database connection, and wait for all."""
+
+    def each() -> None:
+        from django.db import connection
+
+        try:
+            work()
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=each) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
 @pytest.fixture
 def redis_url():
     if not settings.REDIS_URL:
@@ -73,20 +91,13 @@ def test_database_backend_holds_the_window_across_threads():
     lock = threading.Lock()
 
     def hammer() -> None:
-        from django.db import connection
-
         limiter = ratelimit.PortalRateLimiter(key="hubspot:7", window=WINDOW, backend=backend)
         for _ in range(5):
             limiter.acquire()
             with lock:
                 stamps.append(time.time())
-        connection.close()
 
-    threads = [threading.Thread(target=hammer) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    in_threads(hammer, 4)
     assert len(stamps) == 20
     assert max_in_any_window(stamps, WINDOW.seconds - JITTER) <= WINDOW.limit
 
@@ -128,17 +139,10 @@ def test_threads_waiting_for_a_full_window_take_turns_instead_of_all_asking_at_e
     stamps: list[float] = []
 
     def one_call() -> None:
-        from django.db import connection
-
         ratelimit.PortalRateLimiter(key="hubspot:6", window=window, backend=backend).acquire()
         stamps.append(time.time())
-        connection.close()
 
-    threads = [threading.Thread(target=one_call) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    in_threads(one_call, 6)
 
     assert len(stamps) == 6
     assert max_in_any_window(stamps, window.seconds - JITTER) == 1
