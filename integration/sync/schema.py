@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 from django.db.models import Max
 from django.utils import timezone
@@ -21,7 +22,7 @@ from integration.clients.errors import PermanentError
 from integration.clients.hubspot import FEATURE_NOT_ENABLED, HubSpotClient
 from integration.models import FieldMapping, ObjectSync
 from integration.services.hubspot_properties import properties_cache_store
-from integration.sync.threads import side_by_side
+from integration.sync.threads import in_pool, side_by_side
 
 logger = logging.getLogger("integration.sync")
 
@@ -69,6 +70,10 @@ def _properties(object_sync: ObjectSync, hubspot: HubSpotClient) -> list[dict]:
         raise SchemaError(object_sync.spec.target_unavailable_message(object_sync.hubspot_object)) from exc
 
 
+def _group_create(hubspot: HubSpotClient, target: str) -> None:
+    hubspot.property_group_create(target, name=catalog.PROPERTY_GROUP, label=catalog.PROPERTY_GROUP_LABEL)
+
+
 def schemas_ensure(*, object_syncs: Sequence[ObjectSync], hubspot: HubSpotClient) -> None:
     """Ensure the schema of several objects of one portal at once (a whole-portal sync, e.g. the first one): their
     reads and creations overlap instead of taking three round trips per object in turn, one object after the
@@ -92,10 +97,15 @@ def schema_ensure(
     if not force and schema_is_current(object_sync):
         return
     target = object_sync.hubspot_object
-    existing = {p["name"]: p for p in _properties(object_sync, hubspot)}
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="hubspot-group") as pool:
+        # The group is made while the properties are read: one round trip less before the first write (a schema
+        # is ensured when it is new or its mappings changed, mostly to create something; an existing group
+        # answers 409, which is success).
+        group = in_pool(pool, _group_create, hubspot, target)
+        existing = {p["name"]: p for p in _properties(object_sync, hubspot)}
+        group.result()
     missing_definitions = [d for d in _definitions(object_sync, mappings) if d.name not in existing]
     if missing_definitions:
-        hubspot.property_group_create(target, name=catalog.PROPERTY_GROUP, label=catalog.PROPERTY_GROUP_LABEL)
         # One batch call for all of them (a property a racing worker created meanwhile is read as it is).
         created = hubspot.properties_create(target, [d.as_payload() for d in missing_definitions])
         existing.update((d.name, answer) for d, answer in zip(missing_definitions, created, strict=True))

@@ -526,7 +526,8 @@ def test_a_daily_limit_429_reschedules_the_task_without_burning_calls(world_fact
     assert retried.value.when == 3600
     assert str(retried.value.exc) == "RescheduleError('You have reached your daily limit.')"
     statuses = list(RequestLog.objects.filter(hub_id=world.hub_id, id__gt=mark).values_list("status", flat=True))
-    assert statuses == [statuses[0], 429] and 200 <= statuses[0] < 300  # one call allowed, one refused, no retries
+    # One call allowed, one refused, no retries (the schema's first two calls go side by side: either may be refused).
+    assert sorted(statuses, key=lambda status: status == 429) == [min(statuses), 429] and 200 <= min(statuses) < 300
     run_row = SyncRun.objects.filter(portal=world.portal, object_type="clients").latest("pk")
     assert run_row.status == SyncRun.Status.FAILED
     assert by_kleer_id(world, "companies") == {}
