@@ -137,7 +137,7 @@ def sandbox_served(port: int | None = None, log_path: Path | None = None) -> Ite
     var.mkdir(parents=True, exist_ok=True)
     log = open(log_path or var / "bench-server.log", "w")  # noqa: SIM115
     server.process = subprocess.Popen(
-        _server_command(port),
+        [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
         cwd=ROOT,
         env=env,
         stdout=log,
@@ -150,27 +150,6 @@ def sandbox_served(port: int | None = None, log_path: Path | None = None) -> Ite
         server.process.terminate()
         server.process.wait(timeout=30)
         log.close()
-
-
-def _server_command(port: int) -> list[str]:
-    mode = os.environ.get("BENCH_SERVER", "runserver")
-    if mode == "runserver":
-        return [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"]
-    workers, threads = mode.split("x")
-    return [
-        str(Path(sys.executable).parent / "gunicorn"),
-        "config.wsgi",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--worker-class",
-        "gthread",
-        "--workers",
-        workers,
-        "--threads",
-        threads,
-        "--timeout",
-        "120",
-    ]
 
 
 def _wait_for(base: str, seconds: float = 60) -> None:
