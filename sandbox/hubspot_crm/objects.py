@@ -49,8 +49,10 @@ def changes_from(schema: Schema, raw: Any, current: dict[str, str]) -> dict[str,
                 Problem(name, "READ_ONLY_VALUE", f'Property "{name}" is read-only; its value cannot be set')
             )
         else:
+            # Only enumerations read their options, which are rebuilt on each call (pipelines, stages).
+            options = schema.option_values(prop) if prop.type == "enumeration" else []
             try:
-                changes[name] = values.coerce(prop, value, schema.option_values(prop), current.get(name))
+                changes[name] = values.coerce(prop, value, options, current.get(name))
             except values.ValueProblem as exc:
                 problems.append(Problem(name, exc.code, exc.message))
     if problems:
