@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.db import connection
+
 from sandbox.hubspot.gateway import HubSpotError
 from sandbox.hubspot.webhooks import events as webhook_events
 from sandbox.hubspot_crm import (
@@ -102,22 +104,39 @@ class _Checked:
 
 def _holders(schema: Schema, keys: Sequence[tuple[str, str]]) -> tuple[dict[tuple[str, str], CrmObject], _Checked]:
     """(property, digest) → the live record holding that unique value, for every key (one query), and which
-    pairs the query covered. The digests travel as one array: Django's IN list of 100 cost more than the query."""
+    pairs the query covered."""
     checked = _Checked(
         frozenset(name for name, _ in keys), frozenset(uniques.digest(schema, name, value) for name, value in keys)
     )
     if not keys:
         return {}, checked
     names = sorted(checked.names)
-    digest_sql, digest_params = sqlarrays.digest_of("u.digest", sorted(checked.digests))
-    rows = CrmObject.objects.raw(
-        f"SELECT o.*, u.property_name AS held_name, u.digest AS held_digest FROM {UniqueValue._meta.db_table} u "
-        f"JOIN {CrmObject._meta.db_table} o ON o.id = u.crm_object_id "  # tables: the models'
-        f"WHERE u.hub_id = %s AND u.object_type_id = %s AND u.property_name IN ({', '.join(['%s'] * len(names))}) "
-        f"AND {digest_sql}",
-        [schema.hub_id, schema.type_id, *names, *digest_params],
-    )
+    rows = CrmObject.objects.raw(*_holders_sql(schema, names, sorted(checked.digests)))
     return {(row.held_name, row.held_digest): row for row in rows}, checked
+
+
+def _holders_sql(schema: Schema, names: list[str], digests: list[str]) -> tuple[str, list[Any]]:
+    """The holders' query: on PostgreSQL the digests travel as one array (Django's IN list of 100 cost more than
+    the query) and are probed one by one (LATERAL, OFFSET 0: without statistics the planner filtered every unique
+    value of the type instead)."""
+    uniques_table, records_table = UniqueValue._meta.db_table, CrmObject._meta.db_table
+    # Tables and placeholders are ours; values are parameters.
+    held = f"u.hub_id = %s AND u.object_type_id = %s AND u.property_name IN ({', '.join(['%s'] * len(names))})"
+    params = [schema.hub_id, schema.type_id, *names]
+    select = "SELECT o.*, u.property_name AS held_name, u.digest AS held_digest"
+    if connection.vendor == "postgresql":
+        lookup = f"SELECT * FROM {uniques_table} u WHERE {held} AND u.digest = d.digest OFFSET 0"
+        return (
+            f"{select} FROM unnest(%s::varchar[]) AS d(digest) CROSS JOIN LATERAL ({lookup}) u "
+            f"JOIN {records_table} o ON o.id = u.crm_object_id",
+            [sqlarrays.hex_array(digests), *params],
+        )
+    digest_sql, digest_params = sqlarrays.digest_of("u.digest", digests)
+    return (
+        f"{select} FROM {uniques_table} u JOIN {records_table} o ON o.id = u.crm_object_id "
+        f"WHERE {held} AND {digest_sql}",
+        [*params, *digest_params],
+    )
 
 
 def _products(schema: Schema, inputs: Sequence[dict[str, Any]]) -> dict[str, CrmObject]:

@@ -85,13 +85,14 @@ def add_system(schema: Schema, merged: dict[str, str], object_id: int, created: 
 def record_history(
     obj: CrmObject, before: dict[str, str], stamp: datetime, written: set[str], source: HistorySource = API_WRITE
 ) -> None:
-    for name in set(before) | set(obj.properties):
-        if before.get(name) == obj.properties.get(name):
+    after, at = obj.properties, clock.iso(stamp)
+    for name in before.keys() | after.keys():
+        if before.get(name) == after.get(name):
             continue
         by_writer = name in written
         entry: dict[str, Any] = {
-            "value": obj.properties.get(name, ""),
-            "timestamp": clock.iso(stamp),
+            "value": after.get(name, ""),
+            "timestamp": at,
             "sourceType": source.source_type if by_writer else SYSTEM_SOURCE,
         }
         if by_writer and source.user_id is not None:

@@ -9,7 +9,9 @@ get the ORM's bulk operations. Callers hold the portal lock inside a transaction
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
 
 from django.db import connection
 
@@ -30,9 +32,11 @@ WITH counter AS (
 ), records AS (
     INSERT INTO {RECORDS} (hub_id, object_type_id, object_id, properties, history, indexed_properties,
         index_due_at, archived, created_at, updated_at)
-    SELECT hub_id, object_type_id, object_id, properties, history, indexed, due, false, created, updated
+    SELECT hub_id, object_type_id, object_id, properties, history, CASE WHEN same THEN properties ELSE indexed END,
+        due, false, created, updated
     FROM jsonb_to_recordset(%(records)s::jsonb) AS u(hub_id bigint, object_type_id varchar, object_id bigint,
-        properties jsonb, history jsonb, indexed jsonb, due timestamptz, created timestamptz, updated timestamptz)
+        properties jsonb, history jsonb, indexed jsonb, same boolean, due timestamptz, created timestamptz,
+        updated timestamptz)
     RETURNING id, object_id
 ), unique_values AS (
     INSERT INTO {UNIQUES} (hub_id, object_type_id, property_name, digest, value, crm_object_id)
@@ -43,6 +47,21 @@ WITH counter AS (
 )
 SELECT id, object_id FROM records
 """
+
+
+@contextmanager
+def server_bound_cursor() -> Iterator[Any]:
+    """A PostgreSQL cursor whose parameters travel apart from the SQL (psycopg's server-side binding). Django's
+    cursors bind on the client, which escapes and copies a 170 kB JSON document into the statement (~2 ms of a
+    100-record batch, under the portal lock). Wrapped as Django wraps its own, so the statement is counted and
+    logged as usual."""
+    from django.db.backends.postgresql.base import ServerBindingCursor
+
+    connection.ensure_connection()
+    raw = ServerBindingCursor(connection.connection)
+    wrapped = connection.make_debug_cursor(raw) if connection.queries_logged else connection.make_cursor(raw)
+    with wrapped as cursor:
+        yield cursor
 
 
 def insert_created(schema: Schema, state: PortalState, rows: Sequence[CrmObject]) -> None:
@@ -72,7 +91,7 @@ def insert_created(schema: Schema, state: PortalState, rows: Sequence[CrmObject]
         "type": schema.type_id,
         "uniques": json.dumps(values),
     }
-    with connection.cursor() as cursor:
+    with server_bound_cursor() as cursor:
         cursor.execute(INSERT_CREATED_SQL, params)
         ids = dict((object_id, pk) for pk, object_id in cursor.fetchall())
     for row in rows:
@@ -92,6 +111,13 @@ def _unique_value(schema: Schema, row: CrmObject, name: str) -> UniqueValue:
     )
 
 
+def _indexed(row: CrmObject) -> dict[str, object]:
+    """The search index's copy of a row: `same` when it is the properties themselves (no search lag), which then
+    travel once instead of twice."""
+    same = row.indexed_properties == row.properties
+    return {"indexed": None if same else row.indexed_properties, "same": same}
+
+
 def _created_json(row: CrmObject) -> dict[str, object]:
     return {
         "hub_id": row.hub_id,
@@ -99,7 +125,7 @@ def _created_json(row: CrmObject) -> dict[str, object]:
         "object_id": row.object_id,
         "properties": row.properties,
         "history": row.history,
-        "indexed": row.indexed_properties,
+        **_indexed(row),
         "due": row.index_due_at.isoformat(),
         "created": row.created_at.isoformat(),
         "updated": row.updated_at.isoformat(),
@@ -108,10 +134,11 @@ def _created_json(row: CrmObject) -> dict[str, object]:
 
 # One JSON document, not one array per column: a text array escapes every quote inside the JSON values.
 UPDATE_CHANGED_SQL = f"""
-UPDATE {RECORDS} AS o SET properties = u.properties, history = u.history, indexed_properties = u.indexed,
-    index_due_at = u.due, updated_at = u.updated
-FROM jsonb_to_recordset(%s::jsonb)
-    AS u(id bigint, properties jsonb, history jsonb, indexed jsonb, due timestamptz, updated timestamptz)
+UPDATE {RECORDS} AS o SET properties = u.properties, history = u.history,
+    indexed_properties = CASE WHEN u.same THEN u.properties ELSE u.indexed END, index_due_at = u.due,
+    updated_at = u.updated
+FROM jsonb_to_recordset(%s::jsonb) AS u(id bigint, properties jsonb, history jsonb, indexed jsonb, same boolean,
+    due timestamptz, updated timestamptz)
 WHERE o.id = u.id
 """
 
@@ -127,12 +154,12 @@ def update_changed(rows: Sequence[CrmObject]) -> None:
                 "id": row.pk,
                 "properties": row.properties,
                 "history": row.history,
-                "indexed": row.indexed_properties,
+                **_indexed(row),
                 "due": row.index_due_at.isoformat(),
                 "updated": row.updated_at.isoformat(),
             }
             for row in rows
         ]
     )
-    with connection.cursor() as cursor:
+    with server_bound_cursor() as cursor:
         cursor.execute(UPDATE_CHANGED_SQL, [document])
