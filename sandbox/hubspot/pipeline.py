@@ -59,9 +59,10 @@ def serve_api(
     """The full pipeline for a Bearer-authenticated API view."""
     token = token_of(request)
     call = Call(request=request, search=search, keep_body=True, faults_queued=token is None or token.faults_queued)
-    # One read of the clock's setting serves the whole call, the token's expiry included (a test moves the
-    # clock between calls, never during one).
-    with clock.pinned():
+    # One read of the clock's setting, brought along by the token's lookup, serves the whole call, the token's
+    # expiry included (a test moves the clock between calls, never during one).
+    setting = None if token is None else (token.clock_offset_seconds, token.clock_frozen_at)
+    with clock.pinned(setting):
         if token is not None:
             call.hub_id = token.portal.hub_id
             call.portal = token.portal if state.access_token_usable(token) else None
@@ -195,16 +196,16 @@ def _log(call: Call, *, status: int) -> None:
 
 def token_of(request: HttpRequest) -> AccessToken | None:
     """The access token named by `Authorization: Bearer …`, whatever its state (None if unknown), with
-    `faults_queued`: whether a fault with uses left is queued for its portal or globally. Asked in the same query
-    so that the usual call, with no faults queued, makes no query for them (`_with_fault`)."""
+    `faults_queued` (whether a fault with uses left is queued for its portal or globally) and the fake clock's
+    setting (`clock.setting_columns`). Asked in the same query so that the usual call, with no faults queued, makes
+    no query for them (`_with_fault`), nor one for the clock."""
     header = request.headers.get("Authorization", "")
     value = header[7:].strip() if header[:7].lower() == "bearer " else ""
     if not value:
         return None
     queued = Fault.objects.filter(Q(portal__isnull=True) | Q(portal=OuterRef("portal")), remaining__gt=0)
-    return (
-        AccessToken.objects.select_related("portal").filter(token=value).annotate(faults_queued=Exists(queued)).first()
-    )
+    tokens = AccessToken.objects.select_related("portal").filter(token=value)
+    return tokens.annotate(faults_queued=Exists(queued), **clock.setting_columns()).first()
 
 
 def authenticate(token: AccessToken | None, correlation_id: str, *, now: datetime) -> HubSpotContext:
