@@ -115,6 +115,22 @@ def _holders(schema: Schema, keys: Sequence[tuple[str, str]]) -> tuple[dict[tupl
     return {(row.held_name, row.held_digest): row for row in rows}, checked
 
 
+# A holder's columns as `_holders` reads them: its history and search-index copy come as JSON text, decoded only
+# for the records a batch changes (`_decode_documents`); an unchanged batch of 100 spent ~3 ms decoding them.
+_DOCUMENTS = ("history", "indexed_properties")
+_HOLDER_COLUMNS = ", ".join(
+    [f"o.{field.column}" for field in CrmObject._meta.concrete_fields if field.name not in _DOCUMENTS]
+    + [f"o.{name} AS {name}_json" for name in _DOCUMENTS]
+)
+
+
+def _decode_documents(obj: CrmObject) -> None:
+    """Decode the documents `_holders` left as JSON text, as the model's fields decode them."""
+    for name in _DOCUMENTS:
+        field = CrmObject._meta.get_field(name)
+        setattr(obj, name, field.from_db_value(getattr(obj, f"{name}_json"), None, connection))  # type: ignore[attr-defined]
+
+
 def _holders_sql(schema: Schema, names: list[str], digests: list[str]) -> tuple[str, list[Any]]:
     """The holders' query: on PostgreSQL the digests travel as one array (Django's IN list of 100 cost more than
     the query) and are probed one by one (LATERAL, OFFSET 0: without statistics the planner filtered every unique
@@ -123,7 +139,7 @@ def _holders_sql(schema: Schema, names: list[str], digests: list[str]) -> tuple[
     # Tables and placeholders are ours; values are parameters.
     held = f"u.hub_id = %s AND u.object_type_id = %s AND u.property_name IN ({', '.join(['%s'] * len(names))})"
     params = [schema.hub_id, schema.type_id, *names]
-    select = "SELECT o.*, u.property_name AS held_name, u.digest AS held_digest"
+    select = f"SELECT {_HOLDER_COLUMNS}, u.property_name AS held_name, u.digest AS held_digest"
     if connection.vendor == "postgresql":
         lookup = f"SELECT * FROM {uniques_table} u WHERE {held} AND u.digest = d.digest OFFSET 0"
         return (
@@ -183,6 +199,7 @@ def _plan_update(
         return _Planned(obj, previous, set(changes), False)
     if any(merged.get(name) != previous.get(name) for name in schema.unique_names()):
         raise Fallback  # a changed unique value: the per-input path moves its UniqueValue rows
+    _decode_documents(obj)  # the write extends its history and may keep its search-index copy
     objects.add_system(schema, merged, obj.object_id, obj.created_at, stamp)
     _after_write_free(schema, merged, previous)
     obj.properties = merged
