@@ -105,23 +105,41 @@ def _resolve(
 
 
 def _live(hub_id: int, wanted: dict[str, set[int]]) -> dict[str, set[int]]:
-    """The ids of the live records among `wanted`, by object type. On PostgreSQL they come back as one array per
-    type: 2,600 rows of two columns cost more to fetch than the query."""
+    """The ids of the live records among `wanted`, by object type (one query)."""
+    if connection.vendor == "postgresql":
+        return _live_probed(hub_id, wanted)
     clauses, params = [], [hub_id, False]
     for type_id, numbers in wanted.items():
         member, args = sqlarrays.member_of("object_id", numbers)
         clauses.append(f"(object_type_id = %s AND {member})")
         params += [type_id, *args]
-    where = f"FROM {RECORDS} WHERE hub_id = %s AND archived = %s AND ({' OR '.join(clauses)})"  # ours
     live: dict[str, set[int]] = {}
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(f"SELECT object_type_id, array_agg(object_id) {where} GROUP BY object_type_id", params)
-            return {type_id: set(ids) for type_id, ids in cursor.fetchall()}
-        cursor.execute(f"SELECT object_type_id, object_id {where}", params)
+        cursor.execute(
+            f"SELECT object_type_id, object_id FROM {RECORDS} "  # ours; values are parameters
+            f"WHERE hub_id = %s AND archived = %s AND ({' OR '.join(clauses)})",
+            params,
+        )
         for type_id, object_id in cursor.fetchall():
             live.setdefault(type_id, set()).add(object_id)
     return live
+
+
+def _live_probed(hub_id: int, wanted: dict[str, set[int]]) -> dict[str, set[int]]:
+    """`_live` on PostgreSQL: each id probed in the records' index (LATERAL, OFFSET 0; filtering the portal's
+    records against the array read them all, 9 ms in a portal of 10,000), and the ids found come back as one
+    array per type (2,700 rows of two columns cost more to fetch than the query)."""
+    parts, params = [], []
+    for type_id, numbers in wanted.items():
+        parts.append(
+            "SELECT %s::varchar, ARRAY(SELECT x.object_id FROM unnest(%s::bigint[]) AS w(id) CROSS JOIN LATERAL "
+            f"(SELECT object_id FROM {RECORDS} WHERE hub_id = %s AND object_type_id = %s AND archived = false "
+            "AND object_id = w.id OFFSET 0) x)"  # ours; values are parameters
+        )
+        params += [type_id, sqlarrays.int_array(numbers), hub_id, type_id]
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(parts), params)
+        return {type_id: set(ids) for type_id, ids in cursor.fetchall()}
 
 
 def _single_parents(
