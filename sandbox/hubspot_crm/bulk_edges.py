@@ -7,7 +7,8 @@ labels in one statement. When a pair would fail (a record missing, a second pare
 nothing and returns None, and the caller answers input by input. Callers hold the portal lock in a transaction.
 
 A 2,000-pair call handles 4,000 edges, so everything per edge stays out of Django's model machinery: records are
-read as (type, id) tuples, and on PostgreSQL the edges travel as integer arrays and are built by the database.
+known by (type, id) alone, and on PostgreSQL ids travel as integer arrays, the live ones come back as one array per
+type, and the edges are built by the database.
 """
 
 from __future__ import annotations
@@ -183,6 +184,7 @@ SELECT EXISTS (
 
 
 def _other_parent(hub_id: int, parent_of: dict[int, int]) -> bool:
+    """Whether a line item of `parent_of` (line item → the parent asked for) already has another parent."""
     params = {
         "line_items": sqlarrays.int_array(parent_of),
         "parents": sqlarrays.int_array(parent_of.values()),
