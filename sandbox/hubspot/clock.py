@@ -13,6 +13,7 @@ from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 
 from django.db import transaction
+from django.db.models import Subquery
 from django.utils import timezone
 
 from sandbox.hubspot.models import FakeClock, RateHit
@@ -37,11 +38,21 @@ def now() -> datetime:
     return timezone.now() + timedelta(seconds=offset)
 
 
+def setting_columns() -> dict[str, Subquery]:
+    """The clock's setting as annotations of another query (`offset_seconds`, `frozen_at`; both None without a
+    row), so that a call's first query can bring it along (`pinned(setting=...)`)."""
+    row = FakeClock.objects.filter(pk=CLOCK_PK)
+    return {
+        "clock_offset_seconds": Subquery(row.values("offset_seconds")[:1]),
+        "clock_frozen_at": Subquery(row.values("frozen_at")[:1]),
+    }
+
+
 @contextlib.contextmanager
-def pinned() -> Iterator[None]:
+def pinned(setting: tuple[float | None, datetime | None] | None = None) -> Iterator[None]:
     """Read the clock's setting once for the duration of one API call (a test moves it between calls, never
-    during one); moving the clock inside the block drops the pin."""
-    token = _pinned.set(_setting())
+    during one), or use `setting` as read by `setting_columns`; moving the clock inside the block drops the pin."""
+    token = _pinned.set(_setting() if setting is None else (setting[0] or 0.0, setting[1]))
     try:
         yield
     finally:

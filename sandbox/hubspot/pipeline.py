@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.db.models import Exists, OuterRef, Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from sandbox.hubspot import clock, faults, ratelimit, requestlog, sockets, state
@@ -42,6 +43,7 @@ class Call:
     portal: Portal | None = None  # whose fault queue applies (only with a valid token)
     hub_id: int | None = None  # whom the log attributes the call to
     fault: Fault | None = None
+    faults_queued: bool = True  # False when the token's lookup found no fault that could match the call
     decision: ratelimit.Decision | None = None
     rate_limited: bool = False
     correlation_id: str = field(default_factory=lambda: str(uuid.uuid4()))
@@ -56,12 +58,15 @@ def serve_api(
 ) -> HttpResponse:
     """The full pipeline for a Bearer-authenticated API view."""
     token = token_of(request)
-    call = Call(request=request, search=search, keep_body=True)
-    if token is not None:
-        call.hub_id = token.portal.hub_id
-        call.portal = token.portal if state.access_token_usable(token) else None
-        _round_trip(token.portal)
-    with clock.pinned():
+    call = Call(request=request, search=search, keep_body=True, faults_queued=token is None or token.faults_queued)
+    # One read of the clock's setting, brought along by the token's lookup, serves the whole call, the token's
+    # expiry included (a test moves the clock between calls, never during one).
+    setting = None if token is None else (token.clock_offset_seconds, token.clock_frozen_at)
+    with clock.pinned(setting):
+        if token is not None:
+            call.hub_id = token.portal.hub_id
+            call.portal = token.portal if state.access_token_usable(token) else None
+            _round_trip(token.portal)
         return _serve(call, lambda: _api_answer(call, token, view, args, kwargs))
 
 
@@ -99,8 +104,9 @@ def _serve(call: Call, answer: Callable[[], HttpResponse]) -> HttpResponse:
 
 
 def _with_fault(call: Call, answer: Callable[[], HttpResponse]) -> HttpResponse:
-    fault = faults.fault_take(method=call.request.method or "GET", path=call.path, portal=call.portal)
-    call.fault = fault
+    if call.faults_queued:
+        call.fault = faults.fault_take(method=call.request.method or "GET", path=call.path, portal=call.portal)
+    fault = call.fault
     if fault is None:
         return answer()
     if fault.delay_seconds:
@@ -189,12 +195,17 @@ def _log(call: Call, *, status: int) -> None:
 
 
 def token_of(request: HttpRequest) -> AccessToken | None:
-    """The access token named by `Authorization: Bearer …`, whatever its state (None if unknown)."""
+    """The access token named by `Authorization: Bearer …`, whatever its state (None if unknown), with
+    `faults_queued` (whether a fault with uses left is queued for its portal or globally) and the fake clock's
+    setting (`clock.setting_columns`). Asked in the same query so that the usual call, with no faults queued, makes
+    no query for them (`_with_fault`), nor one for the clock."""
     header = request.headers.get("Authorization", "")
     value = header[7:].strip() if header[:7].lower() == "bearer " else ""
     if not value:
         return None
-    return AccessToken.objects.select_related("portal").filter(token=value).first()
+    queued = Fault.objects.filter(Q(portal__isnull=True) | Q(portal=OuterRef("portal")), remaining__gt=0)
+    tokens = AccessToken.objects.select_related("portal").filter(token=value)
+    return tokens.annotate(faults_queued=Exists(queued), **clock.setting_columns()).first()
 
 
 def authenticate(token: AccessToken | None, correlation_id: str, *, now: datetime) -> HubSpotContext:

@@ -33,17 +33,20 @@ def scopes_for(spec: ObjectTypeSpec, need: Need) -> tuple[str, ...]:
     }[need]
 
 
-def authorise(request: HttpRequest, alias: str, need: Need) -> ObjectTypeSpec:
-    """The object type named `alias`, after checking the token's scopes and the portal's features."""
+def authorise(request: HttpRequest, alias: str, need: Need, *, seeded: bool = True) -> ObjectTypeSpec:
+    """The object type named `alias`, after checking the token's scopes and the portal's features; with
+    `seeded`, its defaults exist in the portal."""
     spec = seed.resolve_type(alias)
     request.hs.require_any_scope(scopes_for(spec, need))  # type: ignore[attr-defined]
     if spec.feature:
         request.hs.require_feature(spec.feature)  # type: ignore[attr-defined]
-    seed.ensure_seeded(request.hs.hub_id, spec)  # type: ignore[attr-defined]
+    if seeded:
+        seed.ensure_seeded(request.hs.hub_id, spec)  # type: ignore[attr-defined]
     return spec
 
 
 def schema_for(request: HttpRequest, alias: str, need: Need) -> Schema:
-    """`authorise`, then the type's property schema in the caller's portal."""
-    spec = authorise(request, alias, need)
-    return schema_module.load(request.hs.hub_id, spec)  # type: ignore[attr-defined]
+    """`authorise`, then the type's property schema in the caller's portal (whose query also tells whether the
+    type's defaults exist, so that a seeded portal is not asked that separately)."""
+    spec = authorise(request, alias, need, seeded=False)
+    return schema_module.load_seeded(request.hs.hub_id, spec)  # type: ignore[attr-defined]

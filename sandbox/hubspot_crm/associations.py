@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from sandbox.hubspot.gateway import HubSpotError
 from sandbox.hubspot_crm import errors, registry
@@ -121,9 +121,22 @@ def create(edge: Edge) -> None:
     Association.objects.bulk_create(rows(edge.source, edge.target, edge.spec), ignore_conflicts=True)
 
 
-def rows(source: CrmObject, target: CrmObject, spec: AssociationTypeSpec) -> list[Association]:
-    """The two edge rows (forward and inverse) of an association of type `spec` from `source` to `target`."""
+class RecordKey(Protocol):
+    """What an edge needs of a record: a `CrmObject`, or the identity the set-based path reads (`bulk_edges`)."""
+
+    hub_id: int
+    object_type_id: str
+    object_id: int
+
+
+def inverse_label(spec: AssociationTypeSpec) -> str:
+    """The label of the inverse edge of an association of type `spec` ("" when unlabelled)."""
     inverse = registry.association_type(spec.to_type, spec.inverse_id)
+    return (inverse.label or "") if inverse else ""
+
+
+def rows(source: RecordKey, target: RecordKey, spec: AssociationTypeSpec) -> list[Association]:
+    """The two edge rows (forward and inverse) of an association of type `spec` from `source` to `target`."""
     return [
         Association(
             hub_id=source.hub_id,
@@ -143,7 +156,7 @@ def rows(source: CrmObject, target: CrmObject, spec: AssociationTypeSpec) -> lis
             to_id=source.object_id,
             type_id=spec.inverse_id,
             category="HUBSPOT_DEFINED",
-            label=(inverse.label or "") if inverse else "",
+            label=inverse_label(spec),
         ),
     ]
 

@@ -49,8 +49,10 @@ def changes_from(schema: Schema, raw: Any, current: dict[str, str]) -> dict[str,
                 Problem(name, "READ_ONLY_VALUE", f'Property "{name}" is read-only; its value cannot be set')
             )
         else:
+            # Only enumerations read their options, which are rebuilt on each call (pipelines, stages).
+            options = schema.option_values(prop) if prop.type == "enumeration" else []
             try:
-                changes[name] = values.coerce(prop, value, schema.option_values(prop), current.get(name))
+                changes[name] = values.coerce(prop, value, options, current.get(name))
             except values.ValueProblem as exc:
                 problems.append(Problem(name, exc.code, exc.message))
     if problems:
@@ -83,13 +85,14 @@ def add_system(schema: Schema, merged: dict[str, str], object_id: int, created: 
 def record_history(
     obj: CrmObject, before: dict[str, str], stamp: datetime, written: set[str], source: HistorySource = API_WRITE
 ) -> None:
-    for name in set(before) | set(obj.properties):
-        if before.get(name) == obj.properties.get(name):
+    after, at = obj.properties, clock.iso(stamp)
+    for name in before.keys() | after.keys():
+        if before.get(name) == after.get(name):
             continue
         by_writer = name in written
         entry: dict[str, Any] = {
-            "value": obj.properties.get(name, ""),
-            "timestamp": clock.iso(stamp),
+            "value": after.get(name, ""),
+            "timestamp": at,
             "sourceType": source.source_type if by_writer else SYSTEM_SOURCE,
         }
         if by_writer and source.user_id is not None:

@@ -6,10 +6,14 @@ projects) are enumerations whose options are the portal's pipelines and stages, 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sandbox.hubspot_crm.models import Pipeline, PropertyDefinition
+from django.db.models import Exists
+
+from sandbox.hubspot_crm import seed
+from sandbox.hubspot_crm.models import Pipeline, PropertyDefinition, SeedMarker
 from sandbox.hubspot_crm.registry import ObjectTypeSpec
 
 
@@ -60,10 +64,28 @@ def _options(pairs: Any) -> list[dict[str, Any]]:
 
 def load(hub_id: int, spec: ObjectTypeSpec) -> Schema:
     """Read the schema of `spec` in `hub_id` (the caller has seeded it)."""
-    props = {
-        prop.name: prop
-        for prop in PropertyDefinition.objects.filter(hub_id=hub_id, object_type_id=spec.type_id, archived=False)
-    }
+    live = PropertyDefinition.objects.filter(hub_id=hub_id, object_type_id=spec.type_id, archived=False)
+    return _with_pipelines(hub_id, spec, live)
+
+
+def load_seeded(hub_id: int, spec: ObjectTypeSpec) -> Schema:
+    """`seed.ensure_seeded`, then `load`: in one query when the defaults exist (every property row carries
+    whether the type's seed marker exists)."""
+    marker = SeedMarker.objects.filter(hub_id=hub_id, object_type_id=spec.type_id)
+    rows = list(
+        PropertyDefinition.objects.filter(hub_id=hub_id, object_type_id=spec.type_id, archived=False).annotate(
+            seeded=Exists(marker)
+        )
+    )
+    if not rows or not rows[0].seeded:
+        seed.ensure_seeded(hub_id, spec)
+        return load(hub_id, spec)
+    return _with_pipelines(hub_id, spec, rows)
+
+
+def _with_pipelines(hub_id: int, spec: ObjectTypeSpec, rows: Iterable[PropertyDefinition]) -> Schema:
+    """The schema of the live property `rows`, with the portal's pipelines when the type has them."""
+    props = {prop.name: prop for prop in rows}
     schema = Schema(hub_id=hub_id, spec=spec, props=props)
     if spec.pipeline_properties:
         pipelines = (

@@ -33,8 +33,15 @@ def ensure_aliases() -> None:
     ObjectTypeAlias.objects.bulk_create(rows, ignore_conflicts=True)
 
 
+# The alias table is filled from the registry alone (`ensure_aliases`), so a spelling the registry knows is
+# answered without asking the table; the table still answers any other (and fills itself on a miss).
+_REGISTRY_ALIASES = registry.aliases()
+
+
 def resolve_type(alias: str) -> ObjectTypeSpec:
     """The object type named `alias` in a URL (`companies`, `company`, `0-2`), or 400 if unknown."""
+    if alias in _REGISTRY_ALIASES:
+        return registry.OBJECT_TYPES[_REGISTRY_ALIASES[alias]]
     row = ObjectTypeAlias.objects.filter(alias=alias).first()
     if row is None:
         ensure_aliases()
@@ -60,6 +67,10 @@ def lock_portal(hub_id: int) -> PortalState:
     for line items and the ten-unique-properties limit never interleave (and cannot deadlock). The unique
     constraint on `UniqueValue` remains the last line of defence.
     """
+    # The row exists after a portal's first write: lock it straight away, and create it only when it is missing.
+    locked = PortalState.objects.select_for_update().filter(hub_id=hub_id).first()
+    if locked is not None:
+        return locked
     portal_state(hub_id)
     return PortalState.objects.select_for_update().get(hub_id=hub_id)
 

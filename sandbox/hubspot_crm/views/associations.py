@@ -19,8 +19,8 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 
 from sandbox.hubspot.gateway import HubSpotError, hubspot_api
-from sandbox.hubspot_crm import access, associations, bulk, clock, errors, registry, seed
-from sandbox.hubspot_crm.associations import Edge
+from sandbox.hubspot_crm import access, associations, bulk_edges, clock, errors, registry, seed
+from sandbox.hubspot_crm.associations import Edge, RecordKey
 from sandbox.hubspot_crm.http import (
     body,
     body_object,
@@ -79,7 +79,7 @@ def _pair_json(source: CrmObject, target: CrmObject, dated: bool) -> dict[str, A
     return {**_pair_json_base(source, target, dated), "labels": labels}
 
 
-def _pair_json_base(source: CrmObject, target: CrmObject, dated: bool) -> dict[str, Any]:
+def _pair_json_base(source: RecordKey, target: RecordKey, dated: bool) -> dict[str, Any]:
     return {
         "fromObjectTypeId": source.object_type_id,
         "fromObjectId": _object_id(source.object_id, dated),
@@ -217,6 +217,8 @@ def batch(
     source, target = _types(request, from_type, to_type, write=action != "read")
     inputs = inputs_of(body_object(request, ("inputs",), ("inputs",)), LIMITS[action])
     hub_id = request.hs.hub_id  # type: ignore[attr-defined]
+    if action == "create":
+        return _batch_create(hub_id, source, target, inputs, dated)  # takes the portal lock for its write only
     with transaction.atomic():
         if action != "read":
             seed.lock_portal(hub_id)
@@ -275,10 +277,47 @@ def _batch_default(
 def _batch_create(
     hub_id: int, source: ObjectTypeSpec, target: ObjectTypeSpec, inputs: list, dated: bool
 ) -> HttpResponse:
+    """Every pair set-based (`bulk_edges`), or input by input when one would fail. Parsing the inputs and
+    rendering the answer need no lock, so the portal lock (which serialises every write to the portal) is held
+    for the write alone."""
     parsed = [_ids(item, types=True) for item in inputs]
-    fast = _batch_create_bulk(hub_id, source, target, inputs, parsed, dated)
-    if fast is not None:
-        return fast
+    pairs = _bulk_pairs(source, target, inputs, parsed)
+    with transaction.atomic():
+        seed.lock_portal(hub_id)
+        started = clock.now()
+        outcome = None if pairs is None else bulk_edges.associate_many(hub_id, source, target, pairs)
+        if outcome is None:
+            return _batch_create_each(hub_id, source, target, inputs, dated)
+    results = [
+        {**_pair_json_base(a, b, dated), "labels": outcome.labels.get((a.object_id, b.object_id), [])}
+        for a, b in outcome.found
+    ]
+    return respond(envelope(results, [], started), 201)
+
+
+def _bulk_pairs(
+    source: ObjectTypeSpec, target: ObjectTypeSpec, inputs: list, parsed: list[tuple[Any, Any]]
+) -> list[bulk_edges.PairInput] | None:
+    """The inputs with their association types, or None when one names an invalid type (the per-input path
+    answers it with its 207 error). A batch usually repeats one `types` list, so each distinct list (by its
+    repr, which tells apart every JSON value that `_specs_from` would) is checked once."""
+    checked: dict[str, tuple[AssociationTypeSpec, ...]] = {}
+    pairs = []
+    for item, (from_id, to_id) in zip(inputs, parsed, strict=True):
+        key = repr(item["types"])
+        if key not in checked:
+            try:
+                checked[key] = tuple(_specs_from(source, target, item["types"]))
+            except HubSpotError:
+                return None
+        pairs.append(bulk_edges.PairInput(from_id, to_id, checked[key]))
+    return pairs
+
+
+def _batch_create_each(
+    hub_id: int, source: ObjectTypeSpec, target: ObjectTypeSpec, inputs: list, dated: bool
+) -> HttpResponse:
+    """Input by input, each in its savepoint, so that a failing pair gets its own error in a 207."""
     run = Collector()
     for item in inputs:
         from_id, to_id = _ids(item, types=True)
@@ -292,31 +331,6 @@ def _batch_create(
 
         run.attempt(work, {"fromObjectId": [str(from_id)], "toObjectId": [str(to_id)]})
     return run.response(201)
-
-
-def _batch_create_bulk(
-    hub_id: int,
-    source: ObjectTypeSpec,
-    target: ObjectTypeSpec,
-    inputs: list,
-    parsed: list[tuple[Any, Any]],
-    dated: bool,
-) -> HttpResponse | None:
-    """Every input in a few queries (`bulk.associate_many`); None when one would fail, so that the per-input
-    path answers it with its 207 error."""
-    started = clock.now()
-    pairs = []
-    for item, (from_id, to_id) in zip(inputs, parsed, strict=True):
-        try:
-            pairs.append(bulk.PairInput(from_id, to_id, tuple(_specs_from(source, target, item["types"]))))
-        except HubSpotError:
-            return None
-    found = bulk.associate_many(hub_id, source, target, pairs)
-    if found is None:
-        return None
-    labels = bulk.labels_of(hub_id, found)
-    results = [{**_pair_json_base(a, b, dated), "labels": labels.get((a.object_id, b.object_id), [])} for a, b in found]
-    return respond(envelope(results, [], started), 201)
 
 
 def _batch_read(hub_id: int, source: ObjectTypeSpec, target: ObjectTypeSpec, inputs: list, dated: bool) -> HttpResponse:

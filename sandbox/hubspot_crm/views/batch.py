@@ -246,12 +246,12 @@ def _upsert(request: HttpRequest, schema: Schema) -> HttpResponse:
     with transaction.atomic():
         state = seed.lock_portal(schema.hub_id)
         # Set-based when every input succeeds; input by input (each in its savepoint) when one would fail.
-        done = bulk.upsert_many(schema, state, inputs)
-        if done is not None:
-            run.accept(done)
-        else:
+        written = bulk.write_upserts(schema, state, inputs)
+        if written is None:
             for index, item in enumerate(inputs):
                 run.attempt(index, _upserter(schema, state, item))
+    if written is not None:
+        run.accept(bulk.upsert_results(schema, written))  # rendered after the portal lock is released
     return run.response(200)
 
 

@@ -103,6 +103,9 @@ def properties_batch(request: HttpRequest, object_type: str, action: str, **_: A
 def _batch_create(request: HttpRequest, schema: Schema) -> HttpResponse:
     started = clock.now()
     inputs = inputs_of(body_object(request, ("inputs",), ("inputs",)), BATCH_LIMIT)
+    created = property_admin.create_many(schema, inputs)  # set-based when every input would succeed
+    if created is not None:
+        return respond(envelope([property_admin.property_json(schema, prop) for prop in created], [], started), 201)
     results, errs = [], []
     for item in inputs:
         try:

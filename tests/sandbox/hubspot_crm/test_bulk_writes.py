@@ -41,9 +41,9 @@ def test_a_batch_upsert_of_100_takes_a_few_queries_and_answers_every_input(v3):
     assert [r["new"] for r in results] == [False] * 50 + [True] * 50
     assert [r["properties"]["name"] for r in results][:2] == ["Bolag 0 AB", "Bolag 1 AB"]
     statements = [q["sql"] for q in queries.captured_queries if q["sql"] not in ("BEGIN", "COMMIT")]
-    # The portal lock (2), the clock, holders of the keys, holders of new unique values, the id counter, one
-    # insert of records, one of unique values, one update of the 50 changed records.
-    assert len(statements) == 9
+    # The portal lock, the clock, holders of the keys (which also answer for the new records' one unique value),
+    # one statement for the id counter, the new records and their unique values, one update of the 50 changed.
+    assert len(statements) == 5
     assert CrmObject.objects.filter(hub_id=v3.hub_id).count() == 100
     assert UniqueValue.objects.filter(hub_id=v3.hub_id, property_name="kleer_id").count() == 100
 
@@ -68,6 +68,59 @@ def test_a_unique_value_held_by_another_record_falls_back_to_the_per_input_error
     assert clash.status_code == 207
     assert clash.json()["errors"][0]["context"]["objectWriteTraceId"] == ["b"]
     assert CrmObject.objects.filter(hub_id=v3.hub_id).count() == 2
+
+
+def test_a_new_record_taking_a_unique_value_that_an_addressed_record_holds_falls_back(v3):
+    """The keys' holders answer for the new records' unique values they cover: here the second input's org_nr is
+    the first input's key, held by the record that input updates."""
+    v3.post(v3.properties("companies"), KLEER_ID)
+    v3.post(v3.properties("companies"), {**KLEER_ID, "name": "org_nr", "label": "Org nr"})
+    path = f"{v3.objects('companies')}/batch/upsert"
+    v3.post(path, {"inputs": [{"id": "A", "idProperty": "kleer_id", "properties": {"name": "A", "org_nr": "556"}}]})
+    inputs = [
+        {"id": "556", "idProperty": "org_nr", "properties": {"name": "A2"}, "objectWriteTraceId": "a"},
+        {"id": "B", "idProperty": "kleer_id", "properties": {"org_nr": "556"}, "objectWriteTraceId": "b"},
+    ]
+    clash = v3.post(path, {"inputs": inputs})
+    assert clash.status_code == 207
+    assert [r["objectWriteTraceId"] for r in clash.json()["results"]] == ["a"]
+    assert clash.json()["errors"][0]["context"]["objectWriteTraceId"] == ["b"]
+    assert CrmObject.objects.filter(hub_id=v3.hub_id).count() == 1
+
+
+def test_an_association_batch_answers_the_labels_stored_before_and_by_it(v3):
+    companies = v3.post(
+        f"{v3.objects('companies')}/batch/create", {"inputs": [{"properties": {"name": f"C{n}"}} for n in range(3)]}
+    ).json()["results"]
+    deals = v3.post(
+        f"{v3.objects('deals')}/batch/create",
+        {
+            "inputs": [
+                {"properties": {"dealname": f"D{n}", "pipeline": "default", "dealstage": "appointmentscheduled"}}
+                for n in range(3)
+            ]
+        },
+    ).json()["results"]
+    unlabelled = [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 341}]
+    primary = [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 5}]
+    labelled_before = f"{v3.record_associations('deals', deals[0]['id'])}/companies/{companies[0]['id']}"
+    assert v3.put(labelled_before, primary).status_code == 201
+    inputs = [
+        {"from": {"id": deals[0]["id"]}, "to": {"id": companies[0]["id"]}, "types": unlabelled},
+        {"from": {"id": deals[1]["id"]}, "to": {"id": companies[1]["id"]}, "types": [*unlabelled, *primary]},
+        {"from": {"id": deals[2]["id"]}, "to": {"id": companies[2]["id"]}, "types": unlabelled},
+    ]
+    answer = v3.post(f"{v3.associations('deals', 'companies')}/batch/create", {"inputs": inputs})
+    assert answer.status_code == 201
+    assert [(r["fromObjectId"], r["labels"]) for r in answer.json()["results"]] == [
+        (int(deals[0]["id"]), ["Primary"]),
+        (int(deals[1]["id"]), ["Primary"]),
+        (int(deals[2]["id"]), []),
+    ]
+    # Each pair and its inverse, per type: the labelled pair stored before has both types now.
+    edges = Association.objects.filter(hub_id=v3.hub_id)
+    assert sorted(edges.values_list("type_id", flat=True)) == [5, 5, 6, 6, 341, 341, 341, 342, 342, 342]
+    assert sorted(edges.filter(type_id__in=[5, 6]).values_list("label", flat=True)) == ["Primary"] * 4
 
 
 def test_a_batch_of_association_pairs_is_written_set_based_and_answered_per_pair(v3):

@@ -206,6 +206,33 @@ def test_property_batches(api):
     )
 
 
+def test_a_property_batch_fills_the_unique_limit_exactly_or_answers_the_one_past_it(api):
+    """A batch is written in one go only when every input would succeed one by one: eight unique properties exist,
+    two more fit, a third in the same batch gets the per-input error."""
+    path = api.properties("invoices")
+    for index in range(8):
+        api.post(path, _prop(f"unique_{index}", groupName="invoiceinformation", hasUniqueValue=True))
+    batch = [
+        _prop(f"more_{index}", groupName="invoiceinformation", hasUniqueValue=True, description=f"D{index}")
+        for index in range(3)
+    ]
+    too_many = api.post(f"{path}/batch/create", {"inputs": batch})
+    assert too_many.status_code == 207
+    assert [p["name"] for p in too_many.json()["results"]] == ["more_0", "more_1"]
+    assert [e["message"] for e in too_many.json()["errors"]] == [
+        "Object type 0-53 already has 10 unique value properties, the maximum allowed"
+    ]
+    api.delete(f"{path}/more_1")
+    fits = api.post(f"{path}/batch/create", {"inputs": [batch[2], _prop("plain", groupName="invoiceinformation")]})
+    assert (fits.status_code, [(p["name"], p["description"]) for p in fits.json()["results"]]) == (
+        201,
+        [("more_2", "D2"), ("plain", "")],
+    )
+    group = api.post(f"{path}/batch/create", {"inputs": [_prop("elsewhere", groupName="nope")]})
+    missing = "Property group nope does not exist on 0-53"
+    assert (group.status_code, group.json()["errors"][0]["message"]) == (207, missing)
+
+
 def test_property_groups(api):
     path = f"{api.properties('companies')}/groups"
     assert api.get(path).json() == {
