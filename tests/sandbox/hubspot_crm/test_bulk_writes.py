@@ -88,19 +88,19 @@ def test_a_new_record_taking_a_unique_value_that_an_addressed_record_holds_falls
     assert CrmObject.objects.filter(hub_id=v3.hub_id).count() == 1
 
 
-def test_an_association_batch_answers_the_labels_stored_before_and_by_it(v3):
+def three_companies_and_deals(v3) -> tuple[list[dict], list[dict]]:
+    """Three companies and three deals created through the API (their answers' results)."""
     companies = v3.post(
         f"{v3.objects('companies')}/batch/create", {"inputs": [{"properties": {"name": f"C{n}"}} for n in range(3)]}
     ).json()["results"]
-    deals = v3.post(
-        f"{v3.objects('deals')}/batch/create",
-        {
-            "inputs": [
-                {"properties": {"dealname": f"D{n}", "pipeline": "default", "dealstage": "appointmentscheduled"}}
-                for n in range(3)
-            ]
-        },
-    ).json()["results"]
+    stage = {"pipeline": "default", "dealstage": "appointmentscheduled"}
+    deals = [{"properties": {"dealname": f"D{n}", **stage}} for n in range(3)]
+    deals = v3.post(f"{v3.objects('deals')}/batch/create", {"inputs": deals}).json()["results"]
+    return companies, deals
+
+
+def test_an_association_batch_answers_the_labels_stored_before_and_by_it(v3):
+    companies, deals = three_companies_and_deals(v3)
     unlabelled = [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 341}]
     primary = [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 5}]
     labelled_before = f"{v3.record_associations('deals', deals[0]['id'])}/companies/{companies[0]['id']}"
@@ -124,18 +124,7 @@ def test_an_association_batch_answers_the_labels_stored_before_and_by_it(v3):
 
 
 def test_a_batch_of_association_pairs_is_written_set_based_and_answered_per_pair(v3):
-    companies = v3.post(
-        f"{v3.objects('companies')}/batch/create", {"inputs": [{"properties": {"name": f"C{n}"}} for n in range(3)]}
-    ).json()["results"]
-    deals = v3.post(
-        f"{v3.objects('deals')}/batch/create",
-        {
-            "inputs": [
-                {"properties": {"dealname": f"D{n}", "pipeline": "default", "dealstage": "appointmentscheduled"}}
-                for n in range(3)
-            ]
-        },
-    ).json()["results"]
+    companies, deals = three_companies_and_deals(v3)
     types = [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 341}]
     inputs = [
         {"from": {"id": d["id"]}, "to": {"id": c["id"]}, "types": types} for d, c in zip(deals, companies, strict=True)
