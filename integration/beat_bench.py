@@ -35,6 +35,7 @@ from pathlib import Path
 
 from django.conf import settings
 
+from integration.benchmark import seconds_text
 from integration.queues import SENT_AT_HEADER
 
 OBJECT_INTERVALS = {"clients": 15, "projects": 15, "invoices": 30, "agreements": 30, "products": 1440}
@@ -65,14 +66,11 @@ class BenchResult:
     edits_done: int
 
     def line(self) -> str:
-        def seconds(value: float | None) -> str:
-            return "—" if value is None else f"{value:.1f}"
-
         return (
             f"portals={self.portals} entries={self.entries} edits/s={self.edits_per_second:g} "
-            f"window={self.window_seconds}s startup={seconds(self.startup_seconds)}s sent={self.sent}/{self.due} "
+            f"window={self.window_seconds}s startup={seconds_text(self.startup_seconds)}s sent={self.sent}/{self.due} "
             f"missed={self.missed} doubled={self.doubled} redelivered={self.redelivered} "
-            f"lag p50/p95/max={seconds(self.lag_p50)}/{seconds(self.lag_p95)}/{seconds(self.lag_max)}s "
+            f"lag p50/p95/max={seconds_text(self.lag_p50)}/{seconds_text(self.lag_p95)}/{seconds_text(self.lag_max)}s "
             f"beat cpu={self.beat_cpu_percent:.0f}% "
             f"rss={self.beat_rss_start_mb:.0f}→{self.beat_rss_mb:.0f}MB edits={self.edits_done}"
         )

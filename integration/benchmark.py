@@ -90,6 +90,11 @@ def is_write(endpoint: str) -> bool:
     return method != "GET" and not path.endswith("/search") and not path.endswith("/batch/read")
 
 
+def seconds_text(value: float | None) -> str:
+    """Seconds with one decimal for a summary line; "—" when there is no value."""
+    return "—" if value is None else f"{value:.1f}"
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

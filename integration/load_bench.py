@@ -41,7 +41,7 @@ from typing import Any
 
 from django.conf import settings
 
-from integration.benchmark import Sandbox
+from integration.benchmark import Sandbox, seconds_text
 from integration.queues import SYNC_TASK
 
 READY_TIMEOUT = 90.0
@@ -589,15 +589,12 @@ def _report(
 def summary_line(report: dict[str, Any]) -> str:
     """One line for a person."""
 
-    def seconds(value: float | None) -> str:
-        return "—" if value is None else f"{value:.1f}"
-
     return (
         f"portals={report['portals']} {report['mix']} workers={report['workers']} window={report['window_seconds']}s "
         f"sent={report['sent_scheduled']}+{report['sent_interactive']} completed={report['runs_completed']} "
         f"by status={report['runs_by_status']} lost={report['lost']} duplicated={report['duplicated']} "
         f"pending={report['pending_at_end']} worker rss={report['worker_rss_start_mb']}→"
-        f"{report['worker_rss_end_mb']}MB interactive wait p95/max={seconds(report['interactive_wait_p95'])}/"
-        f"{seconds(report['interactive_wait_max'])}s missing={report['records_missing']} "
+        f"{report['worker_rss_end_mb']}MB interactive wait p95/max={seconds_text(report['interactive_wait_p95'])}/"
+        f"{seconds_text(report['interactive_wait_max'])}s missing={report['records_missing']} "
         f"duplicated records={report['records_duplicated']} 429s={report['hubspot_429s']}"
     )
