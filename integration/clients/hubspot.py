@@ -482,16 +482,9 @@ class HubSpotClient:
             self.call("POST", f"{self.objects_path(object_type)}/batch/archive", json=body, idempotent=True)
 
     # Reference: https://developers.hubspot.com/docs/api-reference/search/guide (5 requests/s per portal)
-    def search(
-        self,
-        object_type: str,
-        *,
-        filter_groups: Sequence[Mapping[str, Any]] = (),
-        properties: Sequence[str] = (),
-        limit: int = 100,
-    ) -> Iterator[dict[str, Any]]:
-        """All matching records, paged (HubSpot caps a search at 10,000 results)."""
-        for page in self.search_pages(object_type, filter_groups=filter_groups, properties=properties, limit=limit):
+    def search(self, object_type: str, **query: Any) -> Iterator[dict[str, Any]]:
+        """All matching records, paged (HubSpot caps a search at 10,000 results); `query` as for `search_pages`."""
+        for page in self.search_pages(object_type, **query):
             yield from page.get("results", [])
 
     def search_pages(
@@ -530,7 +523,10 @@ class HubSpotClient:
         except PermanentError as exc:
             if exc.status != 409:
                 raise
-        return self._json("GET", f"{self.properties_path(object_type)}/{definition['name']}")
+        return self.property_read(object_type, definition["name"])
+
+    def property_read(self, object_type: str, name: str) -> dict[str, Any]:
+        return self._json("GET", f"{self.properties_path(object_type)}/{name}")
 
     # Reference: https://developers.hubspot.com/docs/api-reference/crm-properties-v3/batch/create-properties
     def properties_create(self, object_type: str, definitions: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -547,7 +543,7 @@ class HubSpotClient:
                 if error.get("category") != "OBJECT_ALREADY_EXISTS" or not names:
                     message = f"{object_type} property {', '.join(names) or '?'} refused: {error.get('message', '')}"
                     raise PermanentError(message, service="HubSpot", category=str(error.get("category", "")))
-                found.update((name, self._json("GET", f"{self.properties_path(object_type)}/{name}")) for name in names)
+                found.update((name, self.property_read(object_type, name)) for name in names)
         missing = [d["name"] for d in definitions if d["name"] not in found]
         if missing:
             raise PermanentError(f"{object_type} properties {', '.join(missing)} were not created", service="HubSpot")
