@@ -46,15 +46,9 @@ class _Planned:
     changed: bool
 
 
-def upsert_many(schema: Schema, state: PortalState, inputs: Sequence[dict[str, Any]]) -> list[dict[str, Any]] | None:
-    """Upsert every input (keyed on its `idProperty`) and return their results in input order, or None (nothing
-    written) when one of them would fail."""
-    plans = write_upserts(schema, state, inputs)
-    return None if plans is None else upsert_results(schema, plans)
-
-
 def write_upserts(schema: Schema, state: PortalState, inputs: Sequence[dict[str, Any]]) -> list[_Planned] | None:
-    """`upsert_many` without the answer, which `upsert_results` renders once the portal lock is released."""
+    """Upsert every input (keyed on its `idProperty`) and return their plans in input order, or None (nothing
+    written) when one of them would fail. `upsert_results` renders the answer once the portal lock is released."""
     try:
         plans = _plan_upserts(schema, state, inputs)
     except (Fallback, HubSpotError):

@@ -36,8 +36,9 @@ def test_a_batch_upsert_of_100_takes_a_few_queries_and_answers_every_input(v3):
         item["properties"]["name"] += " AB"
     with CaptureQueriesContext(connection) as queries, transaction.atomic():
         state = seed.lock_portal(v3.hub_id)
-        results = bulk.upsert_many(schema, state, inputs)
-    assert results is not None
+        written = bulk.write_upserts(schema, state, inputs)
+    assert written is not None
+    results = bulk.upsert_results(schema, written)  # as the view does, once the portal lock is released
     assert [r["new"] for r in results] == [False] * 50 + [True] * 50
     assert [r["properties"]["name"] for r in results][:2] == ["Bolag 0 AB", "Bolag 1 AB"]
     statements = [q["sql"] for q in queries.captured_queries if q["sql"] not in ("BEGIN", "COMMIT")]
