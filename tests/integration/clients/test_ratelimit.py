@@ -148,3 +148,28 @@ def test_threads_waiting_for_a_full_window_take_turns_instead_of_all_asking_at_e
     assert max_in_any_window(stamps, window.seconds - JITTER) == 1
     assert 15 <= backend.asked <= 16  # 16: a waiter woken a hair before its slot freed asks once more
     assert ratelimit._TURNS._locks == {}  # nothing kept for a window nobody waits on
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.concurrent_db
+def test_a_thread_whose_turn_does_not_come_within_its_max_wait_gets_a_transient_429():
+    """The window (one a second) is full and another thread holds the turn, sleeping about a second for its slot:
+    a caller allowed to wait only 0.3 s is told to retry instead of queueing behind it."""
+    backend = ratelimit.DatabaseBackend()
+    window = ratelimit.Window(limit=1, seconds=1)
+    ratelimit.PortalRateLimiter(key="hubspot:5", window=window, backend=backend).acquire()
+    waiting = ratelimit.PortalRateLimiter(key="hubspot:5", window=window, backend=backend)
+    holder = threading.Thread(target=in_threads, args=(waiting.acquire, 1))
+    holder.start()
+    time.sleep(0.1)  # the holder has asked, found the window full and taken the turn
+    impatient = ratelimit.PortalRateLimiter(key="hubspot:5", window=window, backend=backend, max_wait=0.3)
+
+    started = time.monotonic()
+    with pytest.raises(TransientError) as caught:
+        impatient.acquire()
+
+    assert 0.3 <= time.monotonic() - started < 0.8
+    assert (caught.value.status, caught.value.service) == (429, "ratelimit")
+    assert 0 < caught.value.retry_after <= 1.0
+    holder.join()
+    assert ratelimit._TURNS._locks == {}
